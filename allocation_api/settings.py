@@ -1,0 +1,89 @@
+"""Configuration: one pydantic-settings class, read once by the CLI or tests.
+
+Nothing reads the environment at import time; `Settings()` is constructed by
+`cli.py` (or a test fixture) and handed to `create_app`. Every field is listed
+with its meaning in `.env.example` and the README's settings table.
+Environment variables carry the prefix `ALLOCATION_API_`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Mode = Literal["dev", "serve"]
+
+
+class Settings(BaseSettings):
+    """All settings of the service; defaults suit production except where noted."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ALLOCATION_API_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    mode: Mode = "serve"
+    """`dev` turns on GraphiQL, introspection, suggestions and debug extensions."""
+
+    # --- owned store ---------------------------------------------------------
+    database_url: str | None = None
+    """postgresql+asyncpg://... ; unset = embedded PostgreSQL under data_dir (dev only)."""
+    data_dir: Path = Path(".allocation-api")
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_max_overflow: int = Field(10, ge=0, le=200)
+    db_pool_timeout_s: float = Field(5.0, gt=0)
+    db_statement_timeout_ms: int = Field(10_000, ge=100)
+
+    # --- upstreams -----------------------------------------------------------
+    prisoner_search_url: str | None = None
+    prison_api_url: str | None = None
+    nomis_user_roles_url: str | None = None
+    hmpps_auth_url: str | None = None
+    """Base URL of the sign-in service (paths /auth/... are appended)."""
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    upstream_connect_timeout_s: float = Field(5.0, gt=0)
+    upstream_total_timeout_s: float = Field(30.0, gt=0)
+    upstream_max_connections: int = Field(50, ge=1, le=1000)
+    upstream_retries: int = Field(2, ge=0, le=5)
+    """Extra attempts for idempotent reads (so 3 tries in all by default)."""
+    upstream_retry_budget: int = Field(10, ge=0)
+    """Most retries one GraphQL request may spend across all upstream calls."""
+    breaker_failure_threshold: int = Field(5, ge=1)
+    breaker_reset_timeout_s: float = Field(10.0, gt=0)
+    upstream_batch_size: int = Field(500, ge=1, le=1000)
+    """Most keys sent in one batched upstream read (prisoner search caps at 1000)."""
+
+    # --- cross-request caches (seconds; 0 disables) --------------------------
+    cache_ttl_poms_s: float = Field(300, ge=0)
+    cache_ttl_staff_s: float = Field(3600, ge=0)
+    cache_ttl_prisons_s: float = Field(3600, ge=0)
+    cache_ttl_users_s: float = Field(300, ge=0)
+    cache_ttl_prisoners_s: float = Field(5, ge=0)
+    cache_max_entries: int = Field(50_000, ge=100)
+
+    # --- GraphQL limits ------------------------------------------------------
+    max_depth: int = Field(12, ge=2)
+    max_tokens: int = Field(2000, ge=50)
+    max_aliases: int = Field(30, ge=1)
+    max_page_size: int = Field(100, ge=1, le=1000)
+    max_operations: int = Field(1, ge=1)
+    max_body_bytes: int = Field(100_000, ge=1000)
+    query_cache_size: int = Field(1000, ge=0)
+
+    # --- dev / debug ---------------------------------------------------------
+    debug_extensions: bool | None = None
+    """Add extensions.calls to responses; unset = on in dev, off in serve."""
+    sandbox_seed: int = 42
+    sandbox_prisoners_per_prison: int = Field(300, ge=10)
+    sandbox_latency_ms: int = Field(0, ge=0)
+
+    @property
+    def is_dev(self) -> bool:
+        return self.mode == "dev"
+
+    @property
+    def debug_extensions_on(self) -> bool:
+        return self.is_dev if self.debug_extensions is None else self.debug_extensions
