@@ -73,7 +73,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(100_000, ge=1000)
     query_cache_size: int = Field(1000, ge=0)
 
+    # --- callers' tokens -----------------------------------------------------
+    token_issuer: str | None = None
+    """Expected `iss` of callers' tokens; unset = <hmpps_auth_url>/auth/issuer."""
+    token_leeway_s: int = Field(30, ge=0, le=300)
+
     # --- dev / debug ---------------------------------------------------------
+    migrate_on_start: bool | None = None
+    """Run migrations when the app starts; unset = on in dev, off in serve (run `migrate`)."""
+    git_ref: str = "unknown"
+    """Shown by /info (set by the build, e.g. GIT_REF in the Dockerfile)."""
     debug_extensions: bool | None = None
     """Add extensions.calls to responses; unset = on in dev, off in serve."""
     sandbox_seed: int = 42
@@ -83,6 +92,29 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.mode == "dev"
+
+    @property
+    def migrate_on_start_on(self) -> bool:
+        return self.is_dev if self.migrate_on_start is None else self.migrate_on_start
+
+    @property
+    def issuer(self) -> str | None:
+        if self.token_issuer:
+            return self.token_issuer
+        return None if self.hmpps_auth_url is None else f"{self.hmpps_auth_url.rstrip('/')}/auth/issuer"
+
+    def missing_for_serve(self) -> list[str]:
+        """Settings `serve` cannot run without (names as environment variables)."""
+        required = {
+            "database_url": self.database_url,
+            "prisoner_search_url": self.prisoner_search_url,
+            "prison_api_url": self.prison_api_url,
+            "nomis_user_roles_url": self.nomis_user_roles_url,
+            "hmpps_auth_url": self.hmpps_auth_url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
+        return [f"ALLOCATION_API_{k.upper()}" for k, v in required.items() if not v]
 
     @property
     def debug_extensions_on(self) -> bool:

@@ -1,0 +1,128 @@
+"""create_app(settings) -> Starlette: the only place wiring happens.
+
+The lifespan owns every long-lived resource (the embedded Postgres when no
+database URL is set, the SQLAlchemy engine, one aiohttp session per upstream,
+the JWKS cache) and closes them in reverse order on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import aiohttp
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from allocation_api import health
+from allocation_api.auth.errors import JwksUnavailable
+from allocation_api.auth.jwks import JwksCache
+from allocation_api.auth.verify import TokenVerifier
+from allocation_api.context import Services
+from allocation_api.errors import ConfigurationError
+from allocation_api.resolvers.shared_caches import SharedCaches
+from allocation_api.schema.build import build_schema
+from allocation_api.settings import Settings
+from allocation_api.store.embedded import start_embedded
+from allocation_api.store.engine import create_engine, session_factory
+from allocation_api.store.migrate import run_migrations
+from allocation_api.upstream import Upstreams
+from allocation_api.upstream.fakes.keys import sandbox_key_fingerprint
+from allocation_api.web.errors import request_error
+from allocation_api.web.graphiql import STATIC_DIR, graphiql_page
+from allocation_api.web.graphql import GraphQLEndpoint, _json_response
+from allocation_api.web.metrics import Metrics
+
+log = logging.getLogger("allocation_api")
+
+
+async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
+    """Create the long-lived resources; `stack` closes them in reverse order."""
+    url = settings.database_url
+    if url is None:
+        embedded, url = await start_embedded(settings.data_dir)
+        stack.callback(embedded.stop)
+        log.info("embedded PostgreSQL under %s", settings.data_dir)
+    if settings.migrate_on_start_on:
+        await run_migrations(url)
+    engine = create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    stack.push_async_callback(engine.dispose)
+    upstreams = await Upstreams.open(settings)
+    stack.push_async_callback(upstreams.close)
+    issuer = settings.issuer
+    if issuer is None or settings.hmpps_auth_url is None:
+        raise ConfigurationError("ALLOCATION_API_HMPPS_AUTH_URL is required to verify tokens")
+    auth_session = aiohttp.ClientSession()
+    stack.push_async_callback(auth_session.close)
+    # Production refuses to trust the sandbox signing key, whatever the JWKS says.
+    refused = frozenset() if settings.is_dev else frozenset({sandbox_key_fingerprint()})
+    jwks = JwksCache(
+        f"{settings.hmpps_auth_url.rstrip('/')}/auth/.well-known/jwks.json",
+        auth_session,
+        refused_fingerprints=refused,
+    )
+    if not settings.is_dev:
+        try:
+            await jwks.ensure_allowed()
+        except JwksUnavailable:
+            log.warning("sign-in service JWKS not reachable at start; will retry per request")
+    verifier = TokenVerifier(jwks, issuer=issuer, leeway_s=settings.token_leeway_s)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        upstreams=upstreams,
+        caches=SharedCaches.from_settings(settings),
+        verifier=verifier,
+    )
+
+
+def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette:
+    """The ASGI app. `dev_token` pre-fills GraphiQL's Authorization header (dev only)."""
+    schema = build_schema(settings)
+    metrics = Metrics()
+    endpoint = GraphQLEndpoint(schema, metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            app.state.services = await open_services(settings, stack)
+            yield
+
+    async def graphql(request: Request) -> Response:
+        if request.method == "POST":
+            return await endpoint.handle(request)
+        if settings.is_dev and "text/html" in request.headers.get("accept", ""):
+            return graphiql_page(request, dev_token)
+        return _json_response(
+            request_error("Send GraphQL requests as POST application/json", "METHOD_NOT_ALLOWED"),
+            405,
+            {"Allow": "POST"},
+        )
+
+    routes: list[Route | Mount] = [
+        Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),
+        Route("/health", health.health),
+        Route("/health/ping", health.ping),
+        Route("/health/liveness", health.liveness),
+        Route("/health/readiness", health.readiness),
+        Route("/info", health.info),
+        Route("/metrics", metrics.endpoint),
+    ]
+    if settings.is_dev:
+        routes.append(
+            Mount("/graphql/static", StaticFiles(directory=STATIC_DIR), name="graphiql-static")
+        )
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.schema = schema
+    return app

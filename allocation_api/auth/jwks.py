@@ -1,0 +1,250 @@
+"""The sign-in service's public signing keys, fetched over HTTP and cached.
+
+Why not `jwt.PyJWKClient`: it fetches with urllib, which would block the
+event loop for the whole request to the sign-in service. This cache fetches
+with the application's aiohttp session instead, and adds what a gateway on
+the public side needs:
+
+- single flight: concurrent requests that all miss share one fetch;
+- rate limiting: after any fetch attempt the next one waits at least
+  `refresh_min_interval_s`, so a flood of tokens with random `kid`s (or an
+  outage of the sign-in service) cannot turn into a flood of JWKS requests;
+- stale-if-error: a failed refresh keeps the keys already held, so a blip at
+  the sign-in service never turns valid tokens into 401s;
+- key rotation: every RSA signing key in the set is usable, chosen by `kid`;
+- refused keys: production passes the sandbox key's fingerprint so that a
+  misconfigured JWKS URL pointing at the sandbox can never authenticate
+  anyone (`ensure_allowed` turns it into a start-up failure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
+
+from allocation_api.auth.errors import JwksUnavailable, RejectReason, TokenRejected
+from allocation_api.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+MIN_RSA_KEY_BITS = 2048
+"""Shorter RSA keys are ignored: they are forgeable with today's means."""
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """One usable public key from the JWKS."""
+
+    kid: str | None
+    public_key: RSAPublicKey
+    fingerprint: str
+
+
+class _FetchFailed(Exception):
+    """The JWKS could not be fetched or read (kept inside this module)."""
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """RFC 7638 SHA-256 thumbprint (base64url, unpadded) of an RSA JWK.
+
+    Only the required members `e`, `kty`, `n` take part, so renaming a key
+    (`kid`) or relabelling it (`use`, `alg`) cannot slip a refused key past
+    the refusal list.
+    """
+    canonical = json.dumps(
+        {"e": jwk["e"], "kty": jwk["kty"], "n": jwk["n"]},
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode("utf-8")
+    digest = hashlib.sha256(canonical).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _b64url_uint(value: str) -> int:
+    padded = value + "=" * (-len(value) % 4)
+    return int.from_bytes(base64.urlsafe_b64decode(padded.encode("ascii")), "big")
+
+
+def _signing_key(entry: Mapping[str, Any]) -> SigningKey | None:
+    """The entry as a usable key, or None when it is not an RS256 signing key."""
+    if entry.get("kty") != "RSA":
+        return None
+    if entry.get("use", "sig") != "sig" or entry.get("alg", "RS256") != "RS256":
+        return None
+    kid, n, e = entry.get("kid"), entry.get("n"), entry.get("e")
+    if not isinstance(n, str) or not isinstance(e, str):
+        return None
+    if kid is not None and not isinstance(kid, str):
+        return None
+    try:
+        public_key = RSAPublicNumbers(_b64url_uint(e), _b64url_uint(n)).public_key()
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        return None
+    if public_key.key_size < MIN_RSA_KEY_BITS:
+        log.warning("JWKS key %r ignored: only %d bits", kid, public_key.key_size)
+        return None
+    return SigningKey(kid=kid, public_key=public_key, fingerprint=jwk_thumbprint(entry))
+
+
+class JwksCache:
+    """Signing keys of the sign-in service, fetched lazily and kept fresh."""
+
+    def __init__(
+        self,
+        jwks_url: str,
+        session: aiohttp.ClientSession,
+        *,
+        refresh_min_interval_s: float = 30,
+        ttl_s: float = 3600,
+        refused_fingerprints: frozenset[str] = frozenset(),
+        fetch_timeout_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._url = jwks_url
+        self._session = session
+        self._min_interval_s = refresh_min_interval_s
+        self._ttl_s = ttl_s
+        self._refused = refused_fingerprints
+        self._timeout = aiohttp.ClientTimeout(total=fetch_timeout_s)
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._keys: tuple[SigningKey, ...] = ()
+        self._refused_served: frozenset[str] = frozenset()
+        self._loaded_at: float | None = None
+        self._last_attempt: float | None = None
+        self._attempts = 0
+
+    @property
+    def keys(self) -> tuple[SigningKey, ...]:
+        """The usable keys currently held (refused and non-signing keys excluded)."""
+        return self._keys
+
+    @property
+    def fetch_attempts(self) -> int:
+        """How many times the JWKS has been requested (for diagnostics and tests)."""
+        return self._attempts
+
+    async def ensure_allowed(self) -> None:
+        """Fetch the JWKS if needed and refuse to run if it serves a refused key.
+
+        Raises `ConfigurationError` when the sign-in service publishes a key
+        whose fingerprint is refused (in production: the public sandbox key),
+        and `JwksUnavailable` when no JWKS has ever been fetched successfully.
+        """
+        if self._loaded_at is None:
+            await self._refresh()
+        if self._loaded_at is None:
+            raise JwksUnavailable(f"could not fetch signing keys from {self._url}")
+        if self._refused_served:
+            raise ConfigurationError(
+                f"the sign-in service at {self._url} publishes a refused signing key "
+                f"(fingerprint {', '.join(sorted(self._refused_served))}); "
+                "production must not trust the sandbox key: check the sign-in service URL"
+            )
+
+    async def key_for(self, kid: str | None) -> RSAPublicKey:
+        """The public key a token with header `kid` must be verified with.
+
+        An unknown `kid` triggers one (rate-limited) refresh, since the
+        sign-in service may have rotated keys since the last fetch. A token
+        without `kid` is accepted only while exactly one key is published.
+        Raises `TokenRejected(UNKNOWN_KEY)` or, holding no keys at all,
+        `JwksUnavailable`.
+        """
+        if self._is_stale():
+            await self._refresh()
+        found = self._lookup(kid)
+        if found is None:
+            await self._refresh()
+            found = self._lookup(kid)
+        if found is not None:
+            return found.public_key
+        if not self._keys:
+            raise JwksUnavailable("no signing keys of the sign-in service are available")
+        if kid is None:
+            raise TokenRejected(
+                RejectReason.UNKNOWN_KEY,
+                "token header has no 'kid' and the sign-in service publishes several keys",
+            )
+        raise TokenRejected(
+            RejectReason.UNKNOWN_KEY,
+            "token is signed with a key the sign-in service does not publish",
+        )
+
+    def _is_stale(self) -> bool:
+        return self._loaded_at is None or self._clock() - self._loaded_at >= self._ttl_s
+
+    def _lookup(self, kid: str | None) -> SigningKey | None:
+        if kid is None:
+            return self._keys[0] if len(self._keys) == 1 else None
+        return next((k for k in self._keys if k.kid == kid), None)
+
+    async def _refresh(self) -> None:
+        """Fetch the JWKS unless another caller just did or the rate limit forbids it."""
+        attempts_seen = self._attempts
+        async with self._lock:
+            if self._attempts != attempts_seen:
+                return  # another request fetched while we waited: share its outcome
+            now = self._clock()
+            if self._last_attempt is not None and now - self._last_attempt < self._min_interval_s:
+                return
+            self._last_attempt = now
+            self._attempts += 1
+            try:
+                document = await self._fetch()
+                self._install(document)
+            except _FetchFailed as error:
+                if self._keys:
+                    log.warning(
+                        "JWKS refresh failed, keeping %d cached keys: %s", len(self._keys), error
+                    )
+                else:
+                    log.error("JWKS fetch failed and no keys are cached: %s", error)
+                return
+            self._loaded_at = self._clock()
+
+    async def _fetch(self) -> Any:
+        try:
+            async with self._session.get(
+                self._url, timeout=self._timeout, headers={"Accept": "application/json"}
+            ) as response:
+                if response.status != 200:
+                    raise _FetchFailed(f"GET {self._url} answered HTTP {response.status}")
+                body = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise _FetchFailed(f"GET {self._url} failed: {error!r}") from error
+        try:
+            return json.loads(body)
+        except ValueError as error:
+            raise _FetchFailed(f"GET {self._url} returned a body that is not JSON") from error
+
+    def _install(self, document: Any) -> None:
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise _FetchFailed(f"GET {self._url} returned JSON without a 'keys' list")
+        usable: list[SigningKey] = []
+        refused: set[str] = set()
+        for entry in document["keys"]:
+            if not isinstance(entry, dict):
+                continue
+            key = _signing_key(entry)
+            if key is None:
+                continue
+            if key.fingerprint in self._refused:
+                refused.add(key.fingerprint)
+                continue
+            usable.append(key)
+        if refused:
+            log.error("JWKS at %s serves refused key(s) %s; ignoring them", self._url, refused)
+        self._keys = tuple(usable)
+        self._refused_served = frozenset(refused)

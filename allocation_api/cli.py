@@ -1,0 +1,190 @@
+"""The `allocation-api` command.
+
+    allocation-api dev [--host 127.0.0.1] [--port 8000]   the whole stack, sandbox data
+    allocation-api serve [--host 0.0.0.0] [--port 8080]   production mode
+    allocation-api migrate                                apply database migrations
+    allocation-api sandbox [--seed N] [--prisoners N]     only the fake upstreams
+    allocation-api export-schema                          print the GraphQL SDL
+    allocation-api token [--user U] [--role R ...] [--caseload C ...]
+
+Settings come from the environment (`ALLOCATION_API_*`, see .env.example),
+read once here and handed down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+import orjson
+from pydantic import ValidationError
+
+from allocation_api.settings import Settings
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SystemExit(f"allocation-api: invalid settings:\n{error}") from None
+
+
+def _run(coro: object) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(coro)  # type: ignore[arg-type]
+    except ImportError:  # pragma: no cover - uvloop is a dependency via uvicorn[standard]
+        asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from allocation_api.devstack import run_dev
+
+    _run(run_dev(_settings(mode="dev"), host=args.host, port=args.port))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from allocation_api.app import create_app
+
+    settings = _settings(mode="serve")
+    missing = settings.missing_for_serve()
+    if missing:
+        print(
+            f"allocation-api serve: missing required setting(s): {', '.join(missing)} "
+            "(see .env.example)",
+            file=sys.stderr,
+        )
+        return 2
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        server_header=False,
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from allocation_api.store.embedded import start_embedded
+    from allocation_api.store.migrate import run_migrations
+
+    settings = _settings()
+
+    async def migrate() -> None:
+        url = settings.database_url
+        if url is None:
+            server, url = await start_embedded(settings.data_dir)
+            try:
+                await run_migrations(url)
+            finally:
+                server.stop()
+        else:
+            await run_migrations(url)
+
+    asyncio.run(migrate())
+    print("migrations applied")
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from allocation_api.upstream.fakes import run_sandbox_forever
+
+    _run(
+        run_sandbox_forever(
+            seed=args.seed,
+            prisoners_per_prison=args.prisoners,
+            poms_per_prison=args.poms,
+            host=args.host,
+            latency_ms=args.latency_ms,
+        )
+    )
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from allocation_api.schema.build import build_schema
+
+    print(build_schema(Settings(mode="dev", _env_file=None)).as_str())
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from allocation_api.devstack import dev_json_path, request_token
+
+    settings = _settings()
+    path = dev_json_path(settings)
+    if not path.exists():
+        print(f"no dev stack found ({path} missing): start `allocation-api dev` first", file=sys.stderr)
+        return 2
+    sandbox = orjson.loads(path.read_bytes())["sandbox"]
+    token = asyncio.run(
+        request_token(
+            sandbox["hmpps-auth"],
+            username=None if args.client else args.user.upper(),
+            roles=[r if r.startswith("ROLE_") else f"ROLE_{r}" for r in args.role],
+            caseloads=[c.upper() for c in args.caseload],
+            expires_in=args.expires_in,
+        )
+    )
+    print(token)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="allocation-api", description=__doc__.split("\n")[0])
+    sub = top.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run the whole stack with sandbox data")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.set_defaults(func=cmd_dev)
+
+    serve = sub.add_parser("serve", help="production mode")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    sandbox = sub.add_parser("sandbox", help="run only the fake upstreams")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--seed", type=int, default=42)
+    sandbox.add_argument("--prisoners", type=int, default=300, help="prisoners per prison")
+    sandbox.add_argument("--poms", type=int, default=12, help="POMs per prison")
+    sandbox.add_argument("--latency-ms", type=int, default=0)
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
+        func=cmd_export_schema
+    )
+
+    token = sub.add_parser("token", help="print a token the running dev stack accepts")
+    token.add_argument("--user", default="SPO_MULTI")
+    token.add_argument("--role", action="append", default=None)
+    token.add_argument("--caseload", action="append", default=None)
+    token.add_argument("--client", action="store_true", help="a client-credentials token")
+    token.add_argument("--expires-in", type=int, default=12 * 3600)
+    token.set_defaults(func=cmd_token)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    if args.command == "token":
+        args.role = args.role or ["ROLE_ALLOC_MGR"]
+        args.caseload = args.caseload or ["LEI", "MDI", "BXI"]
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

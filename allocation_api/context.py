@@ -1,0 +1,127 @@
+"""The typed per-request context handed to every resolver.
+
+`Services` holds what lives as long as the app (engine, session factory,
+upstream clients, shared caches); `RequestContext` adds who is asking, fresh
+DataLoaders and the request's notion of "today" (one date per request, in
+Europe/London, so every rule in one response agrees).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
+from zoneinfo import ZoneInfo
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from allocation_api.auth.identity import Identity
+from allocation_api.resolvers.loaders import Loaders
+from allocation_api.resolvers.shared_caches import SharedCaches
+from allocation_api.settings import Settings
+from allocation_api.upstream import Upstreams
+
+if TYPE_CHECKING:
+    from allocation_api.auth.verify import TokenVerifier
+
+T = TypeVar("T")
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def today_in_london() -> dt.date:
+    return dt.datetime.now(LONDON).date()
+
+
+@dataclass(slots=True)
+class Services:
+    """Long-lived resources, created once in the app's lifespan."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    upstreams: Upstreams
+    caches: SharedCaches
+    verifier: TokenVerifier
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What one GraphQL request's resolvers share."""
+
+    services: Services
+    identity: Identity
+    loaders: Loaders
+    request_id: str
+    today: dt.date = field(default_factory=today_in_london)
+    _caseloads: frozenset[str] | None = None
+    _own_staff_id: int | None | bool = False
+    _memo: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.services.sessions
+
+    async def once(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        """Compute `key` once per request; concurrent callers share the result.
+
+        For derived values several fields need (a prison's roster, a prisoner's
+        handover), which DataLoaders would otherwise compute per field.
+        """
+        future = self._memo.get(key)
+        if future is None:
+            future = asyncio.ensure_future(compute())
+            self._memo[key] = future
+        return cast(T, await future)
+
+    async def caseloads(self) -> frozenset[str]:
+        """Prisons the calling user may see (NOMIS caseloads); empty for client tokens."""
+        if self._caseloads is None:
+            username = self.identity.username
+            if username is None:
+                self._caseloads = frozenset()
+            else:
+                users = self.services.upstreams.user_roles
+                found = await self.services.caches.caseloads_by_user.get(
+                    username, lambda: users.caseloads(username)
+                )
+                self._caseloads = (
+                    frozenset() if found is None else frozenset(c.id for c in found.caseloads)
+                )
+        return self._caseloads
+
+    async def own_staff_id(self) -> int | None:
+        """The NOMIS staff id of the calling user (a POM reading their own cases)."""
+        if self._own_staff_id is False:
+            username = self.identity.username
+            if username is None:
+                self._own_staff_id = None
+            else:
+                users = self.services.upstreams.user_roles
+                user = await self.services.caches.user_by_name.get(
+                    username, lambda: users.user(username)
+                )
+                self._own_staff_id = None if user is None else user.staffId
+        return self._own_staff_id  # type: ignore[return-value]
+
+
+def new_context(services: Services, identity: Identity, request_id: str) -> RequestContext:
+    loaders = Loaders(
+        services.sessions,
+        services.upstreams,
+        services.caches,
+        max_batch_size=services.settings.upstream_batch_size,
+    )
+    return RequestContext(
+        services=services, identity=identity, loaders=loaders, request_id=request_id
+    )
+
+
+Info: TypeAlias = strawberry.Info[RequestContext, None]

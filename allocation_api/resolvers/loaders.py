@@ -1,0 +1,184 @@
+"""Per-request DataLoaders: every lookup by key is batched.
+
+One `Loaders` is made per GraphQL request (in `context.py`), so batching and
+memoisation never leak between callers. Store loaders issue ONE SQL
+statement per batch (`= ANY(...)`) on a short-lived session of their own,
+because loaders run concurrently and an AsyncSession must not be shared.
+Upstream loaders make ONE upstream call per batch (chunked by the client to
+the configured batch size) and consult the cross-request caches first.
+Names follow `<Thing>By<Key>Loader` habits, as attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.dataloader import DataLoader
+
+from allocation_api.resolvers.shared_caches import SharedCaches
+from allocation_api.store import repositories as repo
+from allocation_api.store.tables import (
+    Allocation,
+    AllocationEvent,
+    CaseInformation,
+    EarlyAllocation,
+    ParoleReview,
+    PomDetail,
+    ResponsibilityOverride,
+)
+from allocation_api.upstream import Upstreams
+from allocation_api.upstream.models import Agency, Prisoner, StaffDetail, StaffRole
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _store_loader(
+    sessions: async_sessionmaker[AsyncSession],
+    fetch: Callable[[AsyncSession, list[K]], Awaitable[dict[K, V]]],
+    default: Callable[[], V],
+) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> list[V]:
+        async with sessions() as session:
+            found = await fetch(session, keys)
+        return [found[key] if key in found else default() for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _none() -> None:
+    return None
+
+
+def _empty_list() -> list[object]:
+    return []
+
+
+class Loaders:
+    """All loaders of one request."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        upstreams: Upstreams,
+        caches: SharedCaches,
+        *,
+        max_batch_size: int,
+    ) -> None:
+        self._upstreams = upstreams
+        self._caches = caches
+
+        # --- owned store ---------------------------------------------------
+        self.allocation_by_offender_no: DataLoader[str, Allocation | None] = _store_loader(
+            sessions, repo.allocations_by_offender_nos, _none
+        )
+        self.case_information_by_offender_no: DataLoader[str, CaseInformation | None] = (
+            _store_loader(sessions, repo.case_information_by_offender_nos, _none)
+        )
+        self.events_by_offender_no: DataLoader[str, list[AllocationEvent]] = _store_loader(
+            sessions,
+            repo.events_by_offender_nos,
+            _empty_list,  # type: ignore[arg-type]
+        )
+        self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetail | None] = _store_loader(
+            sessions, repo.pom_details_by_keys, _none
+        )
+        self.override_by_offender_no: DataLoader[str, ResponsibilityOverride | None] = (
+            _store_loader(sessions, repo.responsibility_overrides_by_offender_nos, _none)
+        )
+        self.parole_reviews_by_offender_no: DataLoader[str, list[ParoleReview]] = _store_loader(
+            sessions,
+            repo.parole_reviews_by_offender_nos,
+            _empty_list,  # type: ignore[arg-type]
+        )
+        self.early_allocations_by_offender_no: DataLoader[str, list[EarlyAllocation]] = (
+            _store_loader(
+                sessions,
+                repo.early_allocations_by_offender_nos,
+                _empty_list,  # type: ignore[arg-type]
+            )
+        )
+
+        async def load_caseloads(keys: list[tuple[int, str]]) -> list[list[Allocation]]:
+            by_prison: dict[str, list[int]] = {}
+            for staff_id, prison in keys:
+                by_prison.setdefault(prison, []).append(staff_id)
+            found: dict[tuple[int, str], list[Allocation]] = {}
+            async with sessions() as session:
+                for prison, staff_ids in by_prison.items():
+                    rows = await repo.caseloads_by_staff_ids(session, prison, staff_ids)
+                    for staff_id in staff_ids:
+                        found[(staff_id, prison)] = rows.get(staff_id, [])
+            return [found[key] for key in keys]
+
+        self.caseload_by_staff_and_prison: DataLoader[tuple[int, str], list[Allocation]] = (
+            DataLoader(load_fn=load_caseloads)
+        )
+
+        # --- upstream ------------------------------------------------------
+        self.prisoner_by_no: DataLoader[str, Prisoner | None] = DataLoader(
+            load_fn=self._load_prisoners, max_batch_size=max_batch_size
+        )
+        self.prisoners_by_prison: DataLoader[str, list[Prisoner]] = DataLoader(
+            load_fn=self._load_prison_rolls
+        )
+        self.poms_by_prison: DataLoader[str, list[StaffRole]] = DataLoader(
+            load_fn=self._load_poms
+        )
+        self.staff_by_id: DataLoader[int, StaffDetail | None] = DataLoader(
+            load_fn=self._load_staff, max_batch_size=max_batch_size
+        )
+        self.agency_by_id: DataLoader[str, Agency | None] = DataLoader(load_fn=self._load_agencies)
+
+    async def _load_prisoners(self, nos: list[str]) -> list[Prisoner | None]:
+        async def fetch(missing: list[str]) -> dict[str, Prisoner | None]:
+            found = await self._upstreams.prisoner_search.prisoners_by_numbers(missing)
+            return {p.prisonerNumber: p for p in found}
+
+        return await self._caches.prisoner_by_no.get_many(nos, fetch, absent=None)
+
+    async def _load_prison_rolls(self, prisons: list[str]) -> list[list[Prisoner]]:
+        client = self._upstreams.prisoner_search
+
+        async def one(prison: str) -> list[Prisoner]:
+            return await self._caches.prisoners_by_prison.get(
+                prison, lambda: client.all_prisoners_in_prison(prison)
+            )
+
+        rolls = [await one(prison) for prison in prisons]
+        for roll in rolls:
+            for prisoner in roll:
+                self.prisoner_by_no.prime(prisoner.prisonerNumber, prisoner)
+        return rolls
+
+    async def _load_poms(self, prisons: list[str]) -> list[list[StaffRole]]:
+        client = self._upstreams.prison_api
+        return [
+            await self._caches.poms_by_prison.get(prison, _bind(client.poms_at_prison, prison))
+            for prison in prisons
+        ]
+
+    async def _load_staff(self, ids: list[int]) -> list[StaffDetail | None]:
+        async def fetch(missing: list[int]) -> dict[int, StaffDetail | None]:
+            found = await self._upstreams.prison_api.staff_by_ids(missing)
+            return {s.staffId: s for s in found}
+
+        return await self._caches.staff_by_id.get_many(ids, fetch, absent=None)
+
+    async def _load_agencies(self, codes: list[str]) -> list[Agency | None]:
+        client = self._upstreams.prison_api
+        return [
+            await self._caches.agency_by_id.get(code, _bind(client.agency, code))
+            for code in codes
+        ]
+
+
+def _bind(fn: Callable[[K], Awaitable[V]], arg: K) -> Callable[[], Awaitable[V]]:
+    def call() -> Awaitable[V]:
+        return fn(arg)
+
+    return call
+
+

@@ -1,0 +1,68 @@
+"""Gather the owned facts the handover rules need for one prisoner.
+
+Case information (MAPPA, Wales), the responsibility override, parole reviews
+(THD of the latest review of the current sentence) and early allocation
+assessments come from the owned store through batched loaders, so a page of
+prisoners costs one statement per kind, not one per prisoner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from allocation_api.context import RequestContext
+from allocation_api.rules.early_allocation import (
+    EarlyAllocationAssessment,
+    EarlyAllocationOutcome,
+    counts_as_early_allocation,
+)
+from allocation_api.rules.handover import OwnedFacts
+from allocation_api.rules.responsibility import ResponsibilityOverride
+from allocation_api.store.tables import ParoleReview
+from allocation_api.upstream.models import Prisoner
+
+
+def _current_sentence_reviews(
+    reviews: list[ParoleReview], prisoner: Prisoner
+) -> list[ParoleReview]:
+    """Reviews of the current sentence (those recorded without a sentence date count)."""
+    start = prisoner.sentenceStartDate
+    return [
+        r for r in reviews if r.sentence_start_date is None or start is None or r.sentence_start_date == start
+    ]
+
+
+async def owned_facts(ctx: RequestContext, prisoner: Prisoner) -> OwnedFacts:
+    no = prisoner.prisonerNumber
+    loaders = ctx.loaders
+    case_info, override, reviews, assessments = await asyncio.gather(
+        loaders.case_information_by_offender_no.load(no),
+        loaders.override_by_offender_no.load(no),
+        loaders.parole_reviews_by_offender_no.load(no),
+        loaders.early_allocations_by_offender_no.load(no),
+    )
+    current = _current_sentence_reviews(reviews, prisoner)
+    latest = max(current, key=lambda r: (r.created_at, r.id or 0), default=None)
+    completed = [r for r in current if r.completed]
+    latest_completed = max(completed, key=lambda r: (r.created_at, r.id or 0), default=None)
+    early = counts_as_early_allocation(
+        [
+            EarlyAllocationAssessment(
+                created_at=a.created_at,
+                outcome=EarlyAllocationOutcome(str(a.outcome)),
+                community_decision=a.community_decision,
+            )
+            for a in assessments
+        ],
+        prisoner.sentenceStartDate,
+    )
+    return OwnedFacts(
+        mappa_level=None if case_info is None else case_info.mappa_level,
+        thd=None if latest is None else latest.target_hearing_date,
+        latest_completed_parole_outcome_is_release=(
+            None if latest_completed is None else latest_completed.outcome_is_release
+        ),
+        early_allocation=early,
+        override=None if override is None else ResponsibilityOverride(str(override.responsibility)),
+        welsh_offender=case_info is not None and case_info.probation_service == "WALES",
+    )

@@ -1,0 +1,130 @@
+"""POM reads: staff holding the POM role (NOMIS) joined with owned POM details
+and the POM's caseload (owned allocations)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from allocation_api.context import RequestContext
+from allocation_api.errors import UpstreamError
+from allocation_api.paging import page_bounds
+from allocation_api.resolvers.prisoners import handover_result
+from allocation_api.rules.caseload import CaseRecord, CaseRole, count_caseload
+from allocation_api.rules.handover import Handover as HandoverResult
+from allocation_api.schema import mapping
+from allocation_api.schema import types as t
+from allocation_api.store.tables import Allocation
+from allocation_api.upstream.models import Prisoner, StaffRole
+
+
+def _role_of(roles: list[StaffRole], staff_id: int) -> StaffRole | None:
+    return next((r for r in roles if r.staffId == staff_id), None)
+
+
+async def pom(ctx: RequestContext, staff_id: int, prison_code: str) -> t.Pom | None:
+    """`pom(staffId, prisonCode)`: null unless the staff member holds the POM role there."""
+    roles, detail = await asyncio.gather(
+        ctx.loaders.poms_by_prison.load(prison_code),
+        ctx.loaders.pom_detail_by_key.load((staff_id, prison_code)),
+    )
+    role = _role_of(roles, staff_id)
+    if role is None:
+        return None
+    return mapping.pom(staff_id, prison_code, role=role, staff=None, detail=detail)
+
+
+async def poms_at(ctx: RequestContext, prison_code: str) -> list[t.Pom]:
+    roles = await ctx.loaders.poms_by_prison.load(prison_code)
+    details = await ctx.loaders.pom_detail_by_key.load_many(
+        [(r.staffId, prison_code) for r in roles]
+    )
+    poms = [
+        mapping.pom(r.staffId, prison_code, role=r, staff=None, detail=d)
+        for r, d in zip(roles, details, strict=True)
+    ]
+    poms.sort(key=lambda p: ((p.last_name or "").upper(), (p.first_name or "").upper()))
+    return poms
+
+
+async def pom_of_case(
+    ctx: RequestContext, staff_id: int | None, prison_code: str, recorded_name: str | None
+) -> t.Pom | None:
+    """The primary or co-working POM of an allocation.
+
+    Owned details resolve even when NOMIS fails (names then error at their
+    paths); a POM who left the role is still shown, from the staff record or
+    the name recorded at allocation.
+    """
+    if staff_id is None:
+        return None
+    roles_or_error, detail = await asyncio.gather(
+        ctx.loaders.poms_by_prison.load(prison_code),
+        ctx.loaders.pom_detail_by_key.load((staff_id, prison_code)),
+        return_exceptions=True,
+    )
+    if isinstance(detail, BaseException):
+        raise detail
+    if isinstance(roles_or_error, UpstreamError):
+        return mapping.pom_unavailable(staff_id, prison_code, detail, roles_or_error)
+    if isinstance(roles_or_error, BaseException):
+        raise roles_or_error
+    role = _role_of(roles_or_error, staff_id)
+    staff = None
+    if role is None:
+        try:
+            staff = await ctx.loaders.staff_by_id.load(staff_id)
+        except UpstreamError as error:
+            return mapping.pom_unavailable(staff_id, prison_code, detail, error)
+    return mapping.pom(
+        staff_id, prison_code, role=role, staff=staff, detail=detail, recorded_name=recorded_name
+    )
+
+
+async def caseload(
+    ctx: RequestContext, node: t.Pom, first: int | None, after: str | None
+) -> t.AllocationConnection:
+    start, size = page_bounds(first, after, ctx.settings.max_page_size)
+    rows = await ctx.loaders.caseload_by_staff_and_prison.load((node.staff_id, node.prison_code))
+    page = rows[start : start + size]
+    for row in page:
+        ctx.loaders.allocation_by_offender_no.prime(row.offender_no, row)
+    return t.AllocationConnection(
+        nodes=[mapping.allocation(row) for row in page],
+        page_info=mapping.page_info(start, start + len(page), len(rows)),
+        total_count=len(rows),
+    )
+
+
+def _allocated_on(row: Allocation, role: CaseRole) -> dt.date:
+    when = row.primary_pom_allocated_at if role is CaseRole.PRIMARY else None
+    return (when or row.updated_at).date()
+
+
+async def caseload_counts(ctx: RequestContext, node: t.Pom) -> t.CaseloadCounts:
+    """Counts over the whole caseload; responsibility needs each prisoner's NOMIS dates."""
+    rows = await ctx.loaders.caseload_by_staff_and_prison.load((node.staff_id, node.prison_code))
+    nos = [row.offender_no for row in rows]
+    case_infos = await ctx.loaders.case_information_by_offender_no.load_many(nos)
+    try:
+        prisoners: list[Prisoner | None] = list(await ctx.loaders.prisoner_by_no.load_many(nos))
+    except UpstreamError:
+        prisoners = [None] * len(nos)
+
+    async def result_for(p: Prisoner | None) -> HandoverResult | None:
+        return None if p is None else await handover_result(ctx, p)
+
+    results = await asyncio.gather(*(result_for(p) for p in prisoners))
+    cases = []
+    for row, info, result in zip(rows, case_infos, results, strict=True):
+        role = CaseRole.PRIMARY if row.primary_pom_staff_id == node.staff_id else CaseRole.COWORKING
+        cases.append(
+            CaseRecord(
+                role=role,
+                tier=None if info is None or info.tier is None else str(info.tier),
+                allocated_at=_allocated_on(row, role),
+                responsibility=None if result is None else result.responsibility,
+                handover_date=None if result is None else result.handover_date,
+            )
+        )
+    return mapping.caseload_counts(count_caseload(cases, ctx.today))

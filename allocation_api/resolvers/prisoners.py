@@ -1,0 +1,88 @@
+"""Prisoner reads: NOMIS data joined with owned case information and handover."""
+
+from __future__ import annotations
+
+from allocation_api.context import RequestContext
+from allocation_api.errors import AllocationApiError, UpstreamError
+from allocation_api.rules import handover as handover_rules
+from allocation_api.rules import pom_type as pom_type_rules
+from allocation_api.rules.handover import Handover as HandoverResult
+from allocation_api.rules.responsibility import ResponsibilityOverride
+from allocation_api.resolvers.owned_facts import owned_facts
+from allocation_api.schema import mapping
+from allocation_api.schema import types as t
+from allocation_api.schema.enums import PomType
+from allocation_api.schema.permissions import check_offender_no
+from allocation_api.upstream.models import Prisoner
+
+
+async def prisoner(ctx: RequestContext, offender_no: str) -> t.Prisoner | None:
+    """`prisoner(offenderNo)`: null when neither NOMIS nor the store knows the number.
+
+    When prisoner search fails, a prisoner the store knows still resolves: its
+    NOMIS fields are null with an error at each of their paths.
+    """
+    no = check_offender_no(offender_no)
+    try:
+        found = await ctx.loaders.prisoner_by_no.load(no)
+    except UpstreamError as error:
+        if await ctx.loaders.allocation_by_offender_no.load(no) is None and (
+            await ctx.loaders.case_information_by_offender_no.load(no) is None
+        ):
+            raise
+        return mapping.prisoner_unavailable(no, error)
+    return None if found is None else mapping.prisoner(found, ctx.today)
+
+
+async def prisoner_for_case(ctx: RequestContext, offender_no: str) -> t.Prisoner | None:
+    """The prisoner of an allocation: partial (NOMIS fields in error) if NOMIS fails."""
+    try:
+        found = await ctx.loaders.prisoner_by_no.load(offender_no)
+    except UpstreamError as error:
+        return mapping.prisoner_unavailable(offender_no, error)
+    return None if found is None else mapping.prisoner(found, ctx.today)
+
+
+async def case_information(ctx: RequestContext, offender_no: str) -> t.CaseInformation | None:
+    row = await ctx.loaders.case_information_by_offender_no.load(offender_no)
+    return None if row is None else mapping.case_information(row)
+
+
+def _record(node: t.Prisoner) -> Prisoner:
+    record = node.record
+    if isinstance(record, AllocationApiError):
+        raise record
+    assert isinstance(record, Prisoner)
+    return record
+
+
+async def handover_result(ctx: RequestContext, record: Prisoner) -> HandoverResult:
+    """The handover rules' answer for one prisoner, computed once per request."""
+
+    async def compute() -> HandoverResult:
+        facts = await owned_facts(ctx, record)
+        return handover_rules.handover(record, facts, ctx.today)
+
+    return await ctx.once(("handover", record.prisonerNumber), compute)
+
+
+async def handover(ctx: RequestContext, node: t.Prisoner) -> t.Handover | None:
+    return mapping.handover(await handover_result(ctx, _record(node)))
+
+
+async def recommended_pom_type_for(ctx: RequestContext, record: Prisoner) -> PomType:
+    """Recommended POM type: immigration / COM-responsible -> prison; tier A/B -> probation."""
+    result = await handover_result(ctx, record)
+    case_info = await ctx.loaders.case_information_by_offender_no.load(record.prisonerNumber)
+    override = await ctx.loaders.override_by_offender_no.load(record.prisonerNumber)
+    recommended = pom_type_rules.recommended_pom_type(
+        record,
+        tier=None if case_info is None or case_info.tier is None else str(case_info.tier),
+        responsibility=result.responsibility,
+        override=None if override is None else ResponsibilityOverride(str(override.responsibility)),
+    )
+    return PomType(recommended.value)
+
+
+async def recommended_pom_type(ctx: RequestContext, node: t.Prisoner) -> PomType | None:
+    return await recommended_pom_type_for(ctx, _record(node))

@@ -1,0 +1,109 @@
+"""Prison reads: the OMiC roster of a prison, its pages, filters and summary.
+
+The roster is every prisoner prisoner search lists at the prison, kept to
+the legal statuses the prison lists consider and to OMiC-eligible prisoners,
+ordered by last name, first name and number. It is fetched whole (one paged
+upstream read, cached briefly across requests) because eligibility and the
+owned-data filters cannot be pushed upstream; pages are cut from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from allocation_api.context import RequestContext
+from allocation_api.paging import page_bounds
+from allocation_api.rules.eligibility import in_prison_list, is_omic_eligible
+from allocation_api.schema import mapping
+from allocation_api.schema import types as t
+from allocation_api.schema.enums import PrisonerFilter
+from allocation_api.store import repositories as repo
+from allocation_api.upstream.models import Prisoner
+
+
+async def prison(ctx: RequestContext, code: str) -> t.Prison | None:
+    agency = await ctx.loaders.agency_by_id.load(code)
+    if agency is None or (agency.agencyType is not None and agency.agencyType != "INST"):
+        return None
+    return t.Prison(code=agency.agencyId, name=agency.description or agency.agencyId)
+
+
+def _sort_key(p: Prisoner) -> tuple[str, str, str]:
+    return ((p.lastName or "").upper(), (p.firstName or "").upper(), p.prisonerNumber)
+
+
+async def roster(ctx: RequestContext, code: str) -> list[Prisoner]:
+    """Eligible prisoners of the prison in list order (once per request)."""
+
+    async def compute() -> list[Prisoner]:
+        everyone = await ctx.loaders.prisoners_by_prison.load(code)
+        today = ctx.today
+        eligible = [
+            p
+            for p in everyone
+            if p.prisonId == code and in_prison_list(p) and is_omic_eligible(p, today)
+        ]
+        eligible.sort(key=_sort_key)
+        return eligible
+
+    return await ctx.once(("roster", code), compute)
+
+
+@dataclass(frozen=True, slots=True)
+class _Status:
+    allocated: bool
+    has_tier: bool
+
+
+async def _statuses(ctx: RequestContext, code: str, nos: list[str]) -> dict[str, _Status]:
+    """Owned status of every roster prisoner: ONE statement for the whole prison."""
+
+    async def compute() -> dict[str, _Status]:
+        async with ctx.sessions() as session:
+            found = await repo.allocation_status(session, nos)
+        return {
+            no: _Status(*found.get(no, (False, False))) for no in nos
+        }
+
+    return await ctx.once(("statuses", code), compute)
+
+
+def _matches(status: _Status, wanted: PrisonerFilter) -> bool:
+    """Filters partition the roster: allocated | unallocated (ready) | missing details."""
+    if wanted is PrisonerFilter.ALLOCATED:
+        return status.allocated
+    if wanted is PrisonerFilter.UNALLOCATED:
+        return not status.allocated and status.has_tier
+    if wanted is PrisonerFilter.MISSING_CASE_INFORMATION:
+        return not status.allocated and not status.has_tier
+    return True
+
+
+async def prisoners(
+    ctx: RequestContext, code: str, first: int | None, after: str | None, wanted: PrisonerFilter
+) -> t.PrisonerConnection:
+    start, size = page_bounds(first, after, ctx.settings.max_page_size)
+    listed = await roster(ctx, code)
+    if wanted is not PrisonerFilter.ALL:
+        statuses = await _statuses(ctx, code, [p.prisonerNumber for p in listed])
+        listed = [p for p in listed if _matches(statuses[p.prisonerNumber], wanted)]
+    page = listed[start : start + size]
+    today = ctx.today
+    return t.PrisonerConnection(
+        nodes=[mapping.prisoner(p, today) for p in page],
+        page_info=mapping.page_info(start, start + len(page), len(listed)),
+        total_count=len(listed),
+    )
+
+
+async def summary(ctx: RequestContext, code: str) -> t.PrisonSummary:
+    listed = await roster(ctx, code)
+    statuses = await _statuses(ctx, code, [p.prisonerNumber for p in listed])
+    allocated = sum(1 for s in statuses.values() if s.allocated)
+    ready = sum(1 for s in statuses.values() if not s.allocated and s.has_tier)
+    return t.PrisonSummary(
+        total=len(listed),
+        allocated=allocated,
+        unallocated=ready,
+        missing_case_information=len(listed) - allocated - ready,
+    )

@@ -1,0 +1,52 @@
+"""build_schema(): the one place the GraphQL schema is assembled."""
+
+from __future__ import annotations
+
+import functools
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from allocation_api.schema.limits import limit_extensions, production_extensions
+from allocation_api.schema.payloads import (
+    ConflictError,
+    NotAllowedError,
+    NotFoundError,
+    ServiceUnavailableError,
+    ValidationError,
+)
+from allocation_api.schema.root import Mutation, Query
+from allocation_api.schema.unavailable import resolve_attribute
+from allocation_api.settings import Settings
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema for these settings: limits always; hardening in `serve` mode.
+
+    Parsing and validation results are cached in bounded LRUs keyed by the
+    query text, so repeated documents skip both, and unique documents cannot
+    grow memory without limit.
+    """
+    cache_size = settings.query_cache_size
+    extensions = [
+        *limit_extensions(settings),
+        *production_extensions(settings),
+    ]
+    if cache_size:
+        # Validation is cached after the limit rules ran once for that text.
+        extensions = [
+            functools.partial(ParserCache, maxsize=cache_size),
+            functools.partial(ValidationCache, maxsize=cache_size),
+            *extensions,
+        ]
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[ValidationError, NotFoundError, NotAllowedError, ConflictError, ServiceUnavailableError],
+        extensions=extensions,
+        config=StrawberryConfig(
+            default_resolver=resolve_attribute,
+            disable_field_suggestions=not settings.is_dev,
+        ),
+    )

@@ -1,0 +1,281 @@
+"""GraphQL query limits and production hardening, as strawberry schema extensions.
+
+A public GraphQL endpoint executes whatever document it is sent, so every
+document is bounded before a single resolver (and so a single upstream or
+SQL call) runs:
+
+| limit                      | setting          | enforced at  | by                     |
+|----------------------------|------------------|--------------|------------------------|
+| lexical tokens             | `max_tokens`     | parse        | `MaxTokensLimiter`     |
+| operations per document    | `max_operations` | after parse  | `OperationCountLimiter`|
+| nesting depth              | `max_depth`      | validation   | `QueryDepthLimiter`    |
+| aliases                    | `max_aliases`    | validation   | `MaxAliasesLimiter`    |
+| literal `first:` page size | `max_page_size`  | validation   | `page_size_rule`       |
+| `first: $var` page size    | `max_page_size`  | after validation | `PageSizeVariableLimiter` |
+
+Strawberry's built-ins are used where they exist. The validation rules are
+built once per `limit_extensions` call (not per request), so a
+`ValidationCache` keyed on the rule classes keeps hitting.
+
+`check_page_size` is the same rule for resolvers: they call it on the value
+they receive, which also covers the default page size.
+
+In production (`production_extensions`) introspection is off and graphql's
+"Did you mean ...?" hints are removed from error messages: together they
+would otherwise let anyone map the whole schema by trial and error.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    ArgumentNode,
+    ASTValidationRule,
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    IntValueNode,
+    OperationDefinitionNode,
+    ValidationRule,
+    VariableNode,
+    Visitor,
+    visit,
+)
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from allocation_api.errors import ValidationFailed
+from allocation_api.settings import Settings
+
+ExtensionFactory = Callable[[], SchemaExtension]
+"""What `strawberry.Schema(extensions=...)` takes: a fresh extension per request."""
+
+PAGE_SIZE_ARGUMENT = "first"
+"""Every paginated field of the schema takes its page size as `first`."""
+
+PAGE_SIZE_TOO_LARGE = "PAGE_SIZE_TOO_LARGE"
+PAGE_SIZE_NEGATIVE = "PAGE_SIZE_NEGATIVE"
+TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
+
+
+def _page_size_problem(first: int, max_page_size: int) -> tuple[str, str] | None:
+    """(code, message) when `first` is out of range, else None."""
+    if first < 0:
+        return PAGE_SIZE_NEGATIVE, f"'{PAGE_SIZE_ARGUMENT}' must not be negative (got {first})."
+    if first > max_page_size:
+        return (
+            PAGE_SIZE_TOO_LARGE,
+            f"'{PAGE_SIZE_ARGUMENT}' may be at most {max_page_size} (got {first}); "
+            "fetch further pages with 'after'.",
+        )
+    return None
+
+
+def check_page_size(first: int | None, max_page_size: int, default: int = 50) -> int:
+    """The page size to use for a `first` argument, or `ValidationFailed` if out of range.
+
+    None means "not given": the default, never more than the maximum. Zero
+    is allowed (a caller may want only `totalCount`).
+    """
+    if first is None:
+        return min(default, max_page_size)
+    problem = _page_size_problem(first, max_page_size)
+    if problem is not None:
+        code, message = problem
+        raise ValidationFailed(message, code=code, field=PAGE_SIZE_ARGUMENT)
+    return first
+
+
+def page_size_rule(max_page_size: int) -> type[ValidationRule]:
+    """A validation rule refusing literal `first:` values outside 0..max_page_size."""
+
+    class PageSizeRule(ValidationRule):
+        def enter_field(self, node: FieldNode, *_args: Any) -> None:
+            for argument in node.arguments or ():
+                if argument.name.value != PAGE_SIZE_ARGUMENT:
+                    continue
+                if not isinstance(argument.value, IntValueNode):
+                    continue  # variables: PageSizeVariableLimiter; other types: graphql's own rules
+                problem = _page_size_problem(int(argument.value.value), max_page_size)
+                if problem is not None:
+                    code, message = problem
+                    self.report_error(GraphQLError(message, argument, extensions={"code": code}))
+
+    return PageSizeRule
+
+
+class OperationCountLimiter(SchemaExtension):
+    """Refuses documents holding more than `max_operations` operations, right after parsing.
+
+    It runs before strawberry picks the operation to execute, so a document
+    with two anonymous operations gets this clear message rather than an
+    "operation name required" HTTP error, and nobody can ship a whole batch
+    of operations in one document to slip past per-request limits.
+    """
+
+    def __init__(self, max_operations: int) -> None:
+        self.max_operations = max_operations
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        document = self.execution_context.graphql_document
+        if document is None:
+            return  # parsing failed; that error is already reported
+        count = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+        if count > self.max_operations:
+            allowed = (
+                "one operation"
+                if self.max_operations == 1
+                else f"at most {self.max_operations} operations"
+            )
+            raise GraphQLError(
+                f"The document contains {count} operations but {allowed} may be sent per "
+                "request; send each operation in its own request.",
+                extensions={"code": TOO_MANY_OPERATIONS},
+            )
+
+
+class _VariablePageSizes(Visitor):
+    """Collects the `first` arguments of a document that take their value from a variable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, ArgumentNode]] = []
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        for argument in node.arguments or ():
+            if argument.name.value == PAGE_SIZE_ARGUMENT and isinstance(
+                argument.value, VariableNode
+            ):
+                self.found.append((argument.value.name.value, argument))
+
+
+def _variable_defaults(document: DocumentNode) -> dict[str, int]:
+    defaults: dict[str, int] = {}
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for variable in definition.variable_definitions or ():
+                if isinstance(variable.default_value, IntValueNode):
+                    defaults[variable.variable.name.value] = int(variable.default_value.value)
+    return defaults
+
+
+class PageSizeVariableLimiter(SchemaExtension):
+    """Refuses `first: $n` when the variable's value (or default) is out of range.
+
+    Validation cannot see variable values, so this runs once validation has
+    passed and before execution starts. Values that are not integers are
+    left to graphql's own variable coercion to reject.
+    """
+
+    def __init__(self, max_page_size: int) -> None:
+        self.max_page_size = max_page_size
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        document = context.graphql_document
+        if document is None or context.pre_execution_errors:
+            return
+        collector = _VariablePageSizes()
+        visit(document, collector)
+        if not collector.found:
+            return
+        values: Mapping[str, Any] = {**_variable_defaults(document), **(context.variables or {})}
+        for name, argument in collector.found:
+            value = values.get(name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                continue
+            problem = _page_size_problem(value, self.max_page_size)
+            if problem is not None:
+                code, message = problem
+                raise GraphQLError(
+                    f"Variable '${name}': {message}", argument, extensions={"code": code}
+                )
+
+
+def _depth_rules(max_depth: int) -> list[type[ASTValidationRule]]:
+    """Strawberry's depth rule, made safe against spreads of undefined fragments.
+
+    The built-in rule raises KeyError on `...Missing`; graphql's own
+    KnownFragmentNamesRule already reports that document clearly, so the
+    depth rule simply stands aside for it.
+    """
+    (depth_rule,) = QueryDepthLimiter(max_depth=max_depth).validation_rules
+
+    class SafeDepthRule(depth_rule):  # type: ignore[valid-type,misc]
+        def __init__(self, context: Any) -> None:
+            try:
+                super().__init__(context)
+            except KeyError:
+                ValidationRule.__init__(self, context)
+
+    return [SafeDepthRule]
+
+
+def limit_extensions(settings: Settings) -> list[ExtensionFactory]:
+    """The extensions enforcing the configured query limits (for every mode)."""
+    rules: list[type[ASTValidationRule]] = [
+        *_depth_rules(settings.max_depth),
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        page_size_rule(settings.max_page_size),
+    ]
+    return [
+        functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+        functools.partial(OperationCountLimiter, settings.max_operations),
+        functools.partial(AddValidationRules, rules),
+        functools.partial(PageSizeVariableLimiter, settings.max_page_size),
+    ]
+
+
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+"""graphql-core's hint, e.g. " Did you mean 'prison' or 'prisoner'?" (names never contain '?')."""
+
+
+def _without_suggestion(error: GraphQLError) -> GraphQLError:
+    message = _SUGGESTION.sub("", error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
+    )
+
+
+class HideSuggestions(SchemaExtension):
+    """Removes "Did you mean ...?" hints from every error of the response.
+
+    graphql-core 3.3 can omit them itself (`hide_suggestions=True`), but
+    strawberry 0.341 passes that flag neither to validation nor to
+    execution, where variable coercion adds hints too. Rewriting the final
+    errors covers both, whatever other extensions (such as a validation
+    cache) sit in the list.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [_without_suggestion(e) for e in result.errors]
+
+
+def production_extensions(settings: Settings) -> list[ExtensionFactory]:
+    """Hardening for `serve` mode: no introspection, no name suggestions. Empty in `dev`."""
+    if settings.is_dev:
+        return []
+    return [DisableIntrospection, HideSuggestions]

@@ -1,0 +1,259 @@
+"""One mapping per GraphQL type: from store rows, upstream models and rule
+results to schema types. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from allocation_api.errors import AllocationApiError
+from allocation_api.paging import encode_cursor
+from allocation_api.rules import eligibility
+from allocation_api.rules.caseload import CaseloadCounts as CaseloadCountsResult
+from allocation_api.rules.handover import Handover as HandoverResult
+from allocation_api.rules.pom_type import pom_type_for_position
+from allocation_api.schema import types as t
+from allocation_api.schema.enums import (
+    AllocationEventType,
+    AllocationTrigger,
+    OverrideReason,
+    PomStatus,
+    PomType,
+    ProbationService,
+    Responsibility,
+    Tier,
+)
+from allocation_api.schema.unavailable import unavailable
+from allocation_api.store.tables import Allocation, AllocationEvent, CaseInformation, PomDetail
+from allocation_api.upstream.models import Prisoner, StaffDetail, StaffRole
+
+FULL_TIME_HOURS = 37.5
+
+
+def _tier(value: str | None) -> Tier | None:
+    return None if value is None else Tier(str(value))
+
+
+def _pom_type(value: str | None) -> PomType | None:
+    return None if value is None else PomType(str(value))
+
+
+def _reasons(values: list[str] | None) -> list[OverrideReason]:
+    return [OverrideReason(str(v)) for v in values or ()]
+
+
+def sentence(p: Prisoner) -> t.Sentence:
+    return t.Sentence(
+        sentence_start_date=p.sentenceStartDate,
+        release_date=p.releaseDate,
+        confirmed_release_date=p.confirmedReleaseDate,
+        conditional_release_date=p.conditionalReleaseDate,
+        automatic_release_date=p.automaticReleaseDate,
+        parole_eligibility_date=p.paroleEligibilityDate,
+        home_detention_curfew_eligibility_date=p.homeDetentionCurfewEligibilityDate,
+        tariff_date=p.tariffDate,
+        licence_expiry_date=p.licenceExpiryDate,
+        sentence_expiry_date=p.sentenceExpiryDate,
+        topup_supervision_expiry_date=p.topupSupervisionExpiryDate,
+        post_recall_release_date=p.postRecallReleaseDate,
+        indeterminate=p.indeterminateSentence,
+        recall=p.recall,
+        imprisonment_status=p.imprisonmentStatus,
+        imprisonment_status_description=p.imprisonmentStatusDescription,
+    )
+
+
+def prisoner(p: Prisoner, today: dt.date) -> t.Prisoner:
+    return t.Prisoner(
+        offender_no=p.prisonerNumber,
+        first_name=p.firstName,
+        last_name=p.lastName,
+        date_of_birth=p.dateOfBirth,
+        prison_id=p.prisonId,
+        legal_status=p.legalStatus,
+        cell_location=p.cellLocation,
+        category=p.category,
+        sentence=sentence(p),
+        omic_eligible=eligibility.is_omic_eligible(p, today),
+        record=p,
+    )
+
+
+def prisoner_unavailable(offender_no: str, error: AllocationApiError) -> t.Prisoner:
+    """A prisoner whose NOMIS data could not be read: owned fields still resolve."""
+    gone = unavailable(error)
+    return t.Prisoner(
+        offender_no=offender_no,
+        first_name=gone,
+        last_name=gone,
+        date_of_birth=gone,
+        prison_id=gone,
+        legal_status=gone,
+        cell_location=gone,
+        category=gone,
+        sentence=gone,
+        omic_eligible=gone,
+        record=error,
+    )
+
+
+def case_information(row: CaseInformation) -> t.CaseInformation:
+    return t.CaseInformation(
+        offender_no=row.offender_no,
+        tier=_tier(row.tier),
+        probation_service=None
+        if row.probation_service is None
+        else ProbationService(str(row.probation_service)),
+        manual_entry=row.manual_entry,
+        mappa_level=row.mappa_level,
+        crn=row.crn,
+        com_name=row.com_name,
+        com_email=row.com_email,
+        team_name=row.team_name,
+        ldu_code=row.ldu_code,
+        version=row.version,
+        updated_at=row.updated_at,
+    )
+
+
+def allocation(row: Allocation) -> t.Allocation:
+    return t.Allocation(
+        offender_no=row.offender_no,
+        prison_code=row.prison_code,
+        primary_pom_staff_id=row.primary_pom_staff_id,
+        primary_pom_name=row.primary_pom_name,
+        primary_pom_allocated_at=row.primary_pom_allocated_at,
+        secondary_pom_staff_id=row.secondary_pom_staff_id,
+        secondary_pom_name=row.secondary_pom_name,
+        allocated_at_tier=_tier(row.allocated_at_tier),
+        recommended_pom_type=_pom_type(row.recommended_pom_type),
+        override_reasons=_reasons(row.override_reasons),
+        override_detail=row.override_detail,
+        suitability_detail=row.suitability_detail,
+        message=row.message,
+        created_by=row.created_by_username,
+        created_by_name=row.created_by_name,
+        version=row.version,
+        updated_at=row.updated_at,
+    )
+
+
+def event(row: AllocationEvent) -> t.AllocationEvent:
+    return t.AllocationEvent(
+        event=AllocationEventType(str(row.event)),
+        trigger=AllocationTrigger(str(row.trigger)),
+        primary_pom_staff_id=row.primary_pom_staff_id,
+        primary_pom_name=row.primary_pom_name,
+        secondary_pom_staff_id=row.secondary_pom_staff_id,
+        secondary_pom_name=row.secondary_pom_name,
+        previous_primary_pom_staff_id=row.previous_primary_pom_staff_id,
+        previous_secondary_pom_staff_id=row.previous_secondary_pom_staff_id,
+        prison_code=row.prison_code,
+        allocated_at_tier=_tier(row.allocated_at_tier),
+        recommended_pom_type=_pom_type(row.recommended_pom_type),
+        override_reasons=_reasons(row.override_reasons),
+        override_detail=row.override_detail,
+        suitability_detail=row.suitability_detail,
+        message=row.message,
+        created_by=row.created_by_username,
+        created_by_name=row.created_by_name,
+        created_at=row.created_at,
+        allocation_version=row.allocation_version,
+    )
+
+
+def default_working_pattern(role: StaffRole | None) -> float:
+    """Before anyone records one: full time, or contracted hours over 37.5, in tenths."""
+    if role is None or role.scheduleType != "PT" or not role.hoursPerWeek:
+        return 1.0
+    return min(1.0, max(0.1, round(role.hoursPerWeek / FULL_TIME_HOURS, 1)))
+
+
+def pom(
+    staff_id: int,
+    prison_code: str,
+    *,
+    role: StaffRole | None,
+    staff: StaffDetail | None,
+    detail: PomDetail | None,
+    recorded_name: str | None = None,
+) -> t.Pom:
+    """A POM from its role row (if it still holds the role), staff row and owned details.
+
+    A POM who no longer holds the role (moved on since the allocation) keeps
+    the name recorded at allocation when NOMIS no longer knows them.
+    """
+    first = role.firstName if role else staff.firstName if staff else None
+    last = role.lastName if role else staff.lastName if staff else None
+    if first is None and last is None and recorded_name:
+        first, _, last = recorded_name.partition(" ")
+    if detail is not None:
+        status = PomStatus(str(detail.status))
+        pattern = float(detail.working_pattern)
+    else:
+        status = PomStatus.ACTIVE if role is not None else PomStatus.INACTIVE
+        pattern = default_working_pattern(role)
+    rule_type = pom_type_for_position(role.position if role else None)
+    return t.Pom(
+        staff_id=staff_id,
+        prison_code=prison_code,
+        first_name=first,
+        last_name=last,
+        email=role.emailAddress if role else None,
+        position=role.position if role else None,
+        pom_type=None if rule_type is None else PomType(rule_type.value),
+        status=status,
+        working_pattern=pattern,
+    )
+
+
+def pom_unavailable(
+    staff_id: int, prison_code: str, detail: PomDetail | None, error: AllocationApiError
+) -> t.Pom:
+    gone = unavailable(error)
+    return t.Pom(
+        staff_id=staff_id,
+        prison_code=prison_code,
+        first_name=gone,
+        last_name=gone,
+        email=gone,
+        position=gone,
+        pom_type=gone,
+        status=PomStatus(str(detail.status)) if detail else PomStatus.ACTIVE,
+        working_pattern=float(detail.working_pattern) if detail else 1.0,
+    )
+
+
+def handover(result: HandoverResult) -> t.Handover:
+    return t.Handover(
+        responsibility=Responsibility(result.responsibility.value),
+        handover_date=result.handover_date,
+        start_date=result.start_date,
+        reason=result.reason.value,
+    )
+
+
+def caseload_counts(counts: CaseloadCountsResult) -> t.CaseloadCounts:
+    by_tier = counts.by_tier
+    return t.CaseloadCounts(
+        primary=counts.primary,
+        coworking=counts.coworking,
+        responsible=counts.responsible,
+        supporting=counts.supporting,
+        total=counts.total,
+        new_last_7_days=counts.new_last_7_days,
+        tier_a=by_tier.get("A", 0),
+        tier_b=by_tier.get("B", 0),
+        tier_c=by_tier.get("C", 0),
+        tier_d=by_tier.get("D", 0),
+        tier_unknown=by_tier.get("unknown", 0),
+        upcoming_handovers=counts.upcoming_handovers,
+    )
+
+
+def page_info(start: int, end: int, total: int) -> t.PageInfo:
+    return t.PageInfo(
+        has_next_page=end < total,
+        has_previous_page=start > 0,
+        start_cursor=encode_cursor(start) if end > start else None,
+        end_cursor=encode_cursor(end - 1) if end > start else None,
+    )

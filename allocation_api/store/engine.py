@@ -1,0 +1,92 @@
+"""The async engine, its sessions, and the readiness ping.
+
+One engine per process (owned by the app lifespan). Every SQL statement
+SQLAlchemy sends is counted into the per-request `CallCounter` through a
+`before_cursor_execute` hook, so GraphQL responses can report
+`extensions.calls.store` and tests can pin N+1 behaviour. That hook fires
+only for statements: with asyncpg, BEGIN/COMMIT/ROLLBACK go through the
+driver's transaction API, the pool's pre-ping through the driver's own
+ping, and the dialect's first-connect probes run with events disabled, so
+none of those are counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from allocation_api.calls import count_store
+from allocation_api.store.failures import StoreConstraintViolation, translate_store_errors
+from allocation_api.store.urls import asyncpg_url
+
+__all__ = [
+    "StoreConstraintViolation",
+    "asyncpg_url",
+    "create_engine",
+    "ping",
+    "session_factory",
+    "translate_store_errors",
+]
+
+APPLICATION_NAME = "allocation-api"
+
+_log = logging.getLogger(__name__)
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 5.0,
+    statement_timeout_ms: int = 10_000,
+) -> AsyncEngine:
+    """An asyncpg engine with bounded pool waits and a server-side statement timeout.
+
+    `pool_pre_ping` replaces connections the server closed while idle (a
+    restart, an idle timeout) instead of failing the next request. The
+    client-side `command_timeout` is a backstop for a server that stops
+    answering altogether, which `statement_timeout` cannot catch.
+    """
+    engine = create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": pool_timeout,  # asyncpg connect timeout, seconds
+            "command_timeout": statement_timeout_ms / 1000 + 5,
+            "server_settings": {
+                "statement_timeout": str(statement_timeout_ms),
+                "application_name": APPLICATION_NAME,
+            },
+        },
+    )
+    event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose objects stay readable after commit (resolvers map them afterwards)."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine, *, timeout_s: float = 2.0) -> bool:
+    """True when the database answers `SELECT 1` within `timeout_s` (readiness probe)."""
+    try:
+        async with asyncio.timeout(timeout_s), engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+    except Exception as error:  # readiness must answer, whatever went wrong
+        _log.warning("database ping failed: %s", type(error).__name__)
+        return False
+    return True
+
+
+def _count_statement(*_args: Any) -> None:
+    count_store()

@@ -1,0 +1,265 @@
+"""Batched reads for DataLoaders: each call is ONE SQL statement, whatever the batch size.
+
+Keys are bound as a single array parameter (`= ANY($1)` or `unnest($1)`),
+never expanded into `IN ($1, $2, ...)`: the statement text is the same for
+every batch size, so asyncpg's prepared-statement cache is reused, and a
+1000-key batch does not turn into a 1000-parameter statement. Duplicate
+keys are sent once. An empty batch makes no statement at all.
+
+Result shapes, so loaders can answer every key:
+- one row per key (`*_by_offender_nos` for allocation, case information,
+  responsibility override; `pom_details_by_keys`): the dict holds only the
+  keys that were found;
+- many rows per key (events, caseloads, parole reviews, early allocation
+  assessments): every requested key is present, possibly with an empty list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from allocation_api.store.failures import translate_store_errors
+from allocation_api.store.tables import (
+    Allocation,
+    AllocationEvent,
+    CaseInformation,
+    EarlyAllocation,
+    ParoleReview,
+    PomDetail,
+    ResponsibilityOverride,
+)
+
+__all__ = [
+    "allocation_status",
+    "allocations_by_offender_nos",
+    "case_information_by_offender_nos",
+    "caseloads_by_staff_ids",
+    "early_allocations_by_offender_nos",
+    "events_by_offender_nos",
+    "parole_reviews_by_offender_nos",
+    "pom_details_by_keys",
+    "responsibility_overrides_by_offender_nos",
+]
+
+K = TypeVar("K", bound=Hashable)
+
+
+def _unique(keys: Iterable[K]) -> list[K]:
+    return list(dict.fromkeys(keys))
+
+
+def _text_array(name: str, values: Sequence[str]) -> sa.BindParameter[Sequence[str]]:
+    value: Sequence[str] = list(values)
+    return sa.bindparam(name, value, type_=pg.ARRAY(sa.Text))
+
+
+def _int_array(name: str, values: Sequence[int]) -> sa.BindParameter[Sequence[int]]:
+    value: Sequence[int] = list(values)
+    return sa.bindparam(name, value, type_=pg.ARRAY(sa.Integer))
+
+
+@translate_store_errors()
+async def allocations_by_offender_nos(
+    session: AsyncSession, nos: Sequence[str]
+) -> dict[str, Allocation]:
+    """Current allocation rows by prisoner number (1 statement)."""
+    keys = _unique(nos)
+    if not keys:
+        return {}
+    statement = select(Allocation).where(
+        col(Allocation.offender_no) == sa.any_(_text_array("offender_nos", keys))
+    )
+    rows = (await session.exec(statement)).all()
+    return {row.offender_no: row for row in rows}
+
+
+@translate_store_errors()
+async def case_information_by_offender_nos(
+    session: AsyncSession, nos: Sequence[str]
+) -> dict[str, CaseInformation]:
+    """Case information by prisoner number (1 statement)."""
+    keys = _unique(nos)
+    if not keys:
+        return {}
+    statement = select(CaseInformation).where(
+        col(CaseInformation.offender_no) == sa.any_(_text_array("offender_nos", keys))
+    )
+    rows = (await session.exec(statement)).all()
+    return {row.offender_no: row for row in rows}
+
+
+@translate_store_errors()
+async def responsibility_overrides_by_offender_nos(
+    session: AsyncSession, nos: Sequence[str]
+) -> dict[str, ResponsibilityOverride]:
+    """Responsibility overrides by prisoner number (1 statement)."""
+    keys = _unique(nos)
+    if not keys:
+        return {}
+    statement = select(ResponsibilityOverride).where(
+        col(ResponsibilityOverride.offender_no) == sa.any_(_text_array("offender_nos", keys))
+    )
+    rows = (await session.exec(statement)).all()
+    return {row.offender_no: row for row in rows}
+
+
+@translate_store_errors()
+async def pom_details_by_keys(
+    session: AsyncSession, keys: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], PomDetail]:
+    """POM details by (staff id, prison code) (1 statement: a semi-join on unnest of two arrays)."""
+    unique = _unique(keys)
+    if not unique:
+        return {}
+    wanted = (
+        sa.func.unnest(
+            _int_array("staff_ids", [staff_id for staff_id, _ in unique]),
+            _text_array("prison_codes", [prison for _, prison in unique]),
+        )
+        .table_valued("staff_id", "prison_code")
+        .render_derived(name="wanted")
+    )
+    statement = select(PomDetail).where(
+        sa.tuple_(col(PomDetail.staff_id), col(PomDetail.prison_code)).in_(
+            sa.select(wanted.c.staff_id, wanted.c.prison_code)
+        )
+    )
+    rows = (await session.exec(statement)).all()
+    return {(row.staff_id, row.prison_code): row for row in rows}
+
+
+@translate_store_errors()
+async def events_by_offender_nos(
+    session: AsyncSession, nos: Sequence[str]
+) -> dict[str, list[AllocationEvent]]:
+    """Allocation history per prisoner, oldest first (1 statement)."""
+    keys = _unique(nos)
+    if not keys:
+        return {}
+    statement = (
+        select(AllocationEvent)
+        .where(col(AllocationEvent.offender_no) == sa.any_(_text_array("offender_nos", keys)))
+        .order_by(col(AllocationEvent.id))
+    )
+    rows = (await session.exec(statement)).all()
+    return _group(keys, rows, key=lambda row: row.offender_no)
+
+
+@translate_store_errors()
+async def parole_reviews_by_offender_nos(
+    session: AsyncSession, nos: Sequence[str]
+) -> dict[str, list[ParoleReview]]:
+    """Parole reviews per prisoner, in the order they were recorded (1 statement)."""
+    keys = _unique(nos)
+    if not keys:
+        return {}
+    statement = (
+        select(ParoleReview)
+        .where(col(ParoleReview.offender_no) == sa.any_(_text_array("offender_nos", keys)))
+        .order_by(col(ParoleReview.id))
+    )
+    rows = (await session.exec(statement)).all()
+    return _group(keys, rows, key=lambda row: row.offender_no)
+
+
+@translate_store_errors()
+async def early_allocations_by_offender_nos(
+    session: AsyncSession, nos: Sequence[str]
+) -> dict[str, list[EarlyAllocation]]:
+    """Early allocation assessments per prisoner, oldest first: the latest is last (1 statement)."""
+    keys = _unique(nos)
+    if not keys:
+        return {}
+    statement = (
+        select(EarlyAllocation)
+        .where(col(EarlyAllocation.offender_no) == sa.any_(_text_array("offender_nos", keys)))
+        .order_by(col(EarlyAllocation.created_at), col(EarlyAllocation.id))
+    )
+    rows = (await session.exec(statement)).all()
+    return _group(keys, rows, key=lambda row: row.offender_no)
+
+
+@translate_store_errors()
+async def caseloads_by_staff_ids(
+    session: AsyncSession, prison_code: str, staff_ids: Sequence[int]
+) -> dict[int, list[Allocation]]:
+    """Allocations at `prison_code` where each staff member is primary or co-working POM.
+
+    Ordered by prisoner number; a row where two requested staff are primary
+    and secondary appears in both lists (1 statement).
+    """
+    keys = _unique(staff_ids)
+    if not keys:
+        return {}
+    wanted = _int_array("staff_ids", keys)
+    statement = (
+        select(Allocation)
+        .where(
+            col(Allocation.prison_code) == prison_code,
+            sa.or_(
+                col(Allocation.primary_pom_staff_id) == sa.any_(wanted),
+                col(Allocation.secondary_pom_staff_id) == sa.any_(wanted),
+            ),
+        )
+        .order_by(col(Allocation.offender_no))
+    )
+    rows = (await session.exec(statement)).all()
+    caseloads: dict[int, list[Allocation]] = {staff_id: [] for staff_id in keys}
+    for row in rows:
+        for staff_id in (row.primary_pom_staff_id, row.secondary_pom_staff_id):
+            if staff_id is not None and staff_id in caseloads:
+                caseloads[staff_id].append(row)
+    return caseloads
+
+
+@translate_store_errors()
+async def allocation_status(
+    session: AsyncSession, nos: Sequence[str], *, prison_code: str | None = None
+) -> dict[str, tuple[bool, bool]]:
+    """For every number: (has a primary POM, has case information with a tier).
+
+    Feeds the prison summary counts and the allocated / unallocated /
+    missing-case-information filters without loading rows (1 statement).
+    With `prison_code`, a primary POM counts only if the allocation is at
+    that prison (a transferred prisoner's old allocation does not).
+    Every requested number is in the result.
+    """
+    keys = _unique(nos)
+    if not keys:
+        return {}
+    wanted = (
+        sa.func.unnest(_text_array("offender_nos", keys))
+        .table_valued("offender_no")
+        .render_derived(name="wanted")
+    )
+    has_primary: sa.ColumnElement[bool] = col(Allocation.primary_pom_staff_id).is_not(None)
+    if prison_code is not None:
+        has_primary = sa.and_(has_primary, col(Allocation.prison_code) == prison_code)
+    statement = (
+        select(
+            wanted.c.offender_no,
+            sa.func.coalesce(has_primary, sa.false()),
+            col(CaseInformation.tier).is_not(None),
+        )
+        .select_from(wanted)
+        .outerjoin(Allocation, col(Allocation.offender_no) == wanted.c.offender_no)
+        .outerjoin(CaseInformation, col(CaseInformation.offender_no) == wanted.c.offender_no)
+    )
+    rows = (await session.exec(statement)).all()
+    return {str(no): (bool(allocated), bool(ready)) for no, allocated, ready in rows}
+
+
+R = TypeVar("R")
+
+
+def _group(keys: Iterable[K], rows: Iterable[R], *, key: Callable[[R], K]) -> dict[K, list[R]]:
+    grouped: dict[K, list[R]] = {k: [] for k in keys}
+    for row in rows:
+        grouped[key(row)].append(row)
+    return grouped

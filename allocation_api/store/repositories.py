@@ -1,0 +1,54 @@
+"""Everything resolvers call on the owned store, in one import.
+
+Reads (`reads.py`) are batched for DataLoaders, one SQL statement per
+batch; writes (`writes.py`, `idempotency.py`) run inside the caller's
+transaction. All of them translate driver failures into the domain
+exception tree (`failures.py`).
+"""
+
+from __future__ import annotations
+
+from allocation_api.store.failures import StoreConstraintViolation, translate_store_errors
+from allocation_api.store.idempotency import (
+    find_idempotent_response,
+    record_idempotent_response,
+)
+from allocation_api.store.reads import (
+    allocation_status,
+    allocations_by_offender_nos,
+    case_information_by_offender_nos,
+    caseloads_by_staff_ids,
+    early_allocations_by_offender_nos,
+    events_by_offender_nos,
+    parole_reviews_by_offender_nos,
+    pom_details_by_keys,
+    responsibility_overrides_by_offender_nos,
+)
+from allocation_api.store.writes import (
+    append_event,
+    lock_allocation,
+    save_allocation,
+    upsert_case_information,
+    upsert_pom_detail,
+)
+
+__all__ = [
+    "StoreConstraintViolation",
+    "allocation_status",
+    "allocations_by_offender_nos",
+    "append_event",
+    "case_information_by_offender_nos",
+    "caseloads_by_staff_ids",
+    "early_allocations_by_offender_nos",
+    "events_by_offender_nos",
+    "find_idempotent_response",
+    "lock_allocation",
+    "parole_reviews_by_offender_nos",
+    "pom_details_by_keys",
+    "record_idempotent_response",
+    "responsibility_overrides_by_offender_nos",
+    "save_allocation",
+    "translate_store_errors",
+    "upsert_case_information",
+    "upsert_pom_detail",
+]

@@ -1,0 +1,153 @@
+"""Retry policy for upstream reads, bounded per GraphQL request.
+
+Every upstream call we make is a read, so retrying is safe; what is not safe
+is letting retries multiply load on an upstream that is already struggling.
+Two limits apply together:
+
+* per call: at most `upstream_retries` extra attempts, with full-jitter
+  exponential backoff (50 ms window doubling up to 1 s) so that concurrent
+  callers do not retry in lock-step;
+* per GraphQL request: a shared `RetryBudget` bound with `retry_budget(n)`.
+  It lives in a ContextVar, so every task spawned while handling the request
+  (DataLoader batches, concurrent chunk reads) spends from the same budget.
+  Outside a request each call gets its own budget of
+  `settings.upstream_retry_budget`.
+
+Only failures that may heal on their own are retried: transport errors,
+timeouts and 500/502/503/504. A 4xx, an unreadable body or an open circuit is
+final.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from typing import TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+from tenacity.stop import stop_base
+
+from allocation_api.errors import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from allocation_api.upstream.breaker import CircuitOpen
+
+T = TypeVar("T")
+
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+BACKOFF_BASE_S = 0.05
+BACKOFF_CAP_S = 1.0
+
+log = logging.getLogger(__name__)
+
+
+class RetryBudget:
+    """A count of retries that may still be spent (shared by reference)."""
+
+    __slots__ = ("remaining", "spent")
+
+    def __init__(self, retries: int) -> None:
+        if retries < 0:
+            raise ValueError("a retry budget cannot be negative")
+        self.remaining = retries
+        self.spent = 0
+
+    def __repr__(self) -> str:
+        return f"RetryBudget(remaining={self.remaining}, spent={self.spent})"
+
+    def try_spend(self) -> bool:
+        """Take one retry from the budget; False when none is left."""
+        if self.remaining <= 0:
+            return False
+        self.remaining -= 1
+        self.spent += 1
+        return True
+
+
+_budget: ContextVar[RetryBudget | None] = ContextVar("allocation_api_retry_budget", default=None)
+
+
+@contextlib.contextmanager
+def retry_budget(retries: int) -> Iterator[RetryBudget]:
+    """Bind one retry budget for everything the block (and its tasks) sends upstream."""
+    budget = RetryBudget(retries)
+    token = _budget.set(budget)
+    try:
+        yield budget
+    finally:
+        _budget.reset(token)
+
+
+def current_retry_budget() -> RetryBudget | None:
+    """The budget bound by `retry_budget`, if the caller is inside one."""
+    return _budget.get()
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for failures that may succeed if the same read is sent again."""
+    if isinstance(exc, CircuitOpen):
+        return False
+    if isinstance(exc, UpstreamUnavailable | UpstreamTimeout):
+        return True
+    return isinstance(exc, UpstreamRejected) and exc.status in RETRYABLE_STATUSES
+
+
+class _StopWhenSpent(stop_base):
+    """Stop retrying once the budget is spent; otherwise spend one retry.
+
+    Tenacity consults stop conditions only after it has decided to retry, and
+    `stop_after_attempt` is checked first (`|` short-circuits), so the budget
+    pays only for retries that really happen.
+    """
+
+    def __init__(self, budget: RetryBudget) -> None:
+        self.budget = budget
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return not self.budget.try_spend()
+
+
+class RetryPolicy:
+    """How many times and how patiently one upstream's reads are retried."""
+
+    def __init__(
+        self,
+        *,
+        retries: int,
+        default_budget: int,
+        backoff_base_s: float = BACKOFF_BASE_S,
+        backoff_cap_s: float = BACKOFF_CAP_S,
+    ) -> None:
+        self.retries = retries
+        self.default_budget = default_budget
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
+
+    async def run(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        upstream: str,
+        retryable: Callable[[BaseException], bool] = is_retryable,
+    ) -> T:
+        """Call `attempt` until it succeeds, fails for good, or retries run out."""
+        budget = current_retry_budget() or RetryBudget(self.default_budget)
+
+        def log_retry(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning("retrying %s after attempt %d: %s", upstream, state.attempt_number, exc)
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(retryable),
+            stop=stop_after_attempt(self.retries + 1) | _StopWhenSpent(budget),
+            wait=wait_random_exponential(multiplier=self.backoff_base_s, max=self.backoff_cap_s),
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        return await retrying(attempt)

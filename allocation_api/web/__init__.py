@@ -1,0 +1,1 @@
+"""HTTP layer: the GraphQL endpoint, GraphiQL, health and metrics routes."""

@@ -1,0 +1,187 @@
+"""`POST /graphql`: GraphQL over HTTP, JSON in and out; `GET /graphql`: GraphiQL.
+
+Written directly on Starlette rather than through strawberry's view so the
+service decides, in one place, every answer a hostile or broken request can
+get: 401 with `WWW-Authenticate: Bearer` before anything else, 413 for an
+oversized body, 415 for a wrong content type, 400 with a GraphQL error body
+for bad JSON / bad request shape / documents that fail to parse or validate,
+and 200 once execution has started. Errors are formatted by `web/errors.py`.
+Each request binds a call counter (reported in `extensions.calls` when debug
+extensions are on) and an upstream retry budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import ExecutionResult
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from strawberry import Schema
+
+from allocation_api import calls
+from allocation_api.auth.errors import JwksUnavailable
+from allocation_api.auth.verify import bearer_token
+from allocation_api.context import Services, new_context
+from allocation_api.errors import AllocationApiError, Unauthenticated
+from allocation_api.upstream.retry import retry_budget
+from allocation_api.web.errors import format_error, request_error
+from allocation_api.web.metrics import Metrics
+
+log = logging.getLogger("allocation_api.graphql")
+
+JSON_TYPES = ("application/json", "application/graphql-response+json")
+
+
+class _Refused(Exception):
+    """A request refused before execution, with its HTTP status and error code."""
+
+    def __init__(self, status: int, message: str, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+
+def _json_response(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise _Refused(400, "Content-Length is not a number", "BAD_REQUEST")
+        if int(declared) > limit:
+            raise _Refused(413, f"Request body larger than {limit} bytes", "PAYLOAD_TOO_LARGE")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _Refused(413, f"Request body larger than {limit} bytes", "PAYLOAD_TOO_LARGE")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise _Refused(400, "The client went away mid-request", "BAD_REQUEST") from None
+    return b"".join(chunks)
+
+
+def _parse(body: bytes) -> GraphQLRequest:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise _Refused(400, "Request body is not valid JSON (UTF-8)", "BAD_REQUEST") from None
+    if isinstance(payload, list):
+        raise _Refused(400, "Batched requests are not supported: send one operation", "BAD_REQUEST")
+    if not isinstance(payload, dict):
+        raise _Refused(400, "Request body must be a JSON object", "BAD_REQUEST")
+    query = payload.get("query")
+    variables = payload.get("variables")
+    operation_name = payload.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        raise _Refused(400, "'query' must be a non-empty string", "BAD_REQUEST")
+    if variables is not None and not isinstance(variables, dict):
+        raise _Refused(400, "'variables' must be a JSON object", "BAD_REQUEST")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise _Refused(400, "'operationName' must be a string", "BAD_REQUEST")
+    return GraphQLRequest(query, variables, operation_name)
+
+
+class GraphQLEndpoint:
+    """The GraphQL route, bound to one schema and the app's long-lived services."""
+
+    def __init__(self, schema: Schema, metrics: Metrics) -> None:
+        self.schema = schema
+        self.metrics = metrics
+
+    async def handle(self, request: Request) -> Response:
+        services: Services = request.app.state.services
+        settings = services.settings
+        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 500
+        with calls.track_calls() as counter, retry_budget(settings.upstream_retry_budget):
+            try:
+                response = await self._handle(request, services, request_id, counter)
+                status = response.status_code
+            finally:
+                self.metrics.observe_request(
+                    status=status,
+                    seconds=time.perf_counter() - started,
+                    upstream_calls=counter.upstream,
+                    store_calls=counter.store,
+                )
+        response.headers["x-request-id"] = request_id
+        return response
+
+    async def _handle(
+        self,
+        request: Request,
+        services: Services,
+        request_id: str,
+        counter: calls.CallCounter,
+    ) -> Response:
+        settings = services.settings
+        try:
+            # Who is asking comes first: an anonymous caller learns nothing else.
+            identity = await services.verifier.verify(
+                bearer_token(request.headers.get("authorization"))
+            )
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type not in JSON_TYPES:
+                raise _Refused(
+                    415, "Send the request as application/json", "UNSUPPORTED_MEDIA_TYPE"
+                )
+            parsed = _parse(await _read_body(request, settings.max_body_bytes))
+        except _Refused as refused:
+            return _json_response(request_error(refused.message, refused.code), refused.status)
+        except Unauthenticated as error:
+            return _json_response(
+                request_error(error.message, "UNAUTHENTICATED"),
+                401,
+                {"WWW-Authenticate": _challenge(error, request.headers.get("authorization"))},
+            )
+        except JwksUnavailable as error:
+            return _json_response(request_error(error.message, error.code), 503)
+
+        context = new_context(services, identity, request_id)
+        result: ExecutionResult = await self.schema.execute(
+            parsed.query,
+            variable_values=parsed.variables,
+            context_value=context,
+            operation_name=parsed.operation_name,
+        )
+        body: dict[str, Any] = {}
+        errors = result.errors or []
+        if errors:
+            mask = not settings.is_dev
+            body["errors"] = [format_error(e, request_id=request_id, mask=mask) for e in errors]
+        started_execution = result.data is not None or any(e.path is not None for e in errors)
+        if started_execution:
+            body["data"] = result.data
+        if settings.debug_extensions_on:
+            body["extensions"] = {"calls": counter.as_dict(), "requestId": request_id}
+        return _json_response(body, 200 if started_execution else 400)
+
+
+def _challenge(error: AllocationApiError, authorization: str | None) -> str:
+    """RFC 6750: a bare challenge when no token came, `invalid_token` when one failed."""
+    if not authorization:
+        return 'Bearer realm="allocation-api"'
+    description = error.message.replace('"', "'").replace("\\", "/")
+    return f'Bearer realm="allocation-api", error="invalid_token", error_description="{description}"'

@@ -1,0 +1,48 @@
+"""Prometheus metrics, in a registry per app (tests build many apps per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+class Metrics:
+    """Request counts and latency; upstream requests and SQL statements per request."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "allocation_api_graphql_requests",
+            "GraphQL HTTP requests by status code",
+            ["status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "allocation_api_graphql_request_seconds",
+            "GraphQL request latency",
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.upstream_calls = Counter(
+            "allocation_api_upstream_requests",
+            "HTTP requests made to upstream APIs while serving GraphQL",
+            registry=self.registry,
+        )
+        self.store_calls = Counter(
+            "allocation_api_sql_statements",
+            "SQL statements sent to Postgres while serving GraphQL",
+            registry=self.registry,
+        )
+
+    def observe_request(
+        self, *, status: int, seconds: float, upstream_calls: int, store_calls: int
+    ) -> None:
+        self.requests.labels(status=str(status)).inc()
+        self.latency.observe(seconds)
+        self.upstream_calls.inc(upstream_calls)
+        self.store_calls.inc(store_calls)
+
+    async def endpoint(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,142 @@
+"""The migrations build exactly the schema the table classes describe, and run safely."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import SQLModel
+
+from allocation_api.store import tables
+from allocation_api.store.migrate import alembic_config, run_migrations
+from allocation_api.store.testing import database_for_tests, drop_database_for_tests
+
+OWNED_TABLES = {
+    "allocation",
+    "allocation_event",
+    "case_information",
+    "pom_detail",
+    "responsibility_override",
+    "parole_review",
+    "early_allocation",
+    "idempotency_key",
+}
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(alembic_config("postgresql://unused/x")).get_current_head()
+    assert head is not None
+    return head
+
+
+async def _current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as connection:
+        return await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+
+
+async def _schema_snapshot(engine: AsyncEngine) -> dict[str, Any]:
+    def snapshot(sync: sa.Connection) -> dict[str, Any]:
+        inspector = sa.inspect(sync)
+        return {
+            table: (
+                [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+                sorted(c["name"] or "" for c in inspector.get_check_constraints(table)),
+                sorted(i["name"] or "" for i in inspector.get_indexes(table)),
+            )
+            for table in inspector.get_table_names()
+        }
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(snapshot)
+
+
+async def test_migrations_build_every_table_on_an_empty_database_and_rerun_as_no_op() -> None:
+    url = await database_for_tests()  # created empty, then migrated once
+    engine = create_async_engine(url)
+    try:
+        assert await _current_revision(engine) == _head()
+        before = await _schema_snapshot(engine)
+        assert set(before) == OWNED_TABLES | {"alembic_version"}
+
+        await run_migrations(url)
+
+        assert await _current_revision(engine) == _head()
+        assert await _schema_snapshot(engine) == before
+    finally:
+        await engine.dispose()
+        await drop_database_for_tests(url)
+
+
+async def test_migrated_schema_matches_the_table_classes(engine: AsyncEngine) -> None:
+    assert {table.name for table in SQLModel.metadata.sorted_tables} >= OWNED_TABLES
+    assert tables.Allocation.__tablename__ == "allocation"
+
+    async with engine.connect() as connection:
+        diffs = await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), SQLModel.metadata)
+        )
+    assert diffs == []
+
+
+async def test_database_defaults_exist_exactly_where_the_table_classes_expect_them(
+    engine: AsyncEngine,
+) -> None:
+    def defaults(sync: sa.Connection) -> dict[tuple[str, str], bool]:
+        inspector = sa.inspect(sync)
+        return {
+            (table, column["name"]): column.get("default") is not None
+            or column.get("identity") is not None
+            for table in OWNED_TABLES
+            for column in inspector.get_columns(table)
+        }
+
+    async with engine.connect() as connection:
+        in_database = await connection.run_sync(defaults)
+    in_classes = {
+        (table.name, column.name): column.server_default is not None or column.identity is not None
+        for table in SQLModel.metadata.sorted_tables
+        if table.name in OWNED_TABLES
+        for column in table.columns
+    }
+    assert in_database == in_classes
+
+
+async def test_two_processes_migrating_at_once_both_succeed() -> None:
+    """The advisory lock serialises them; without it one fails on 'relation already exists'."""
+    url = await database_for_tests()
+    try:
+        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.run_sync(_downgrade_to_base, url)
+        assert await _current_revision(engine) is None
+
+        await asyncio.gather(run_migrations(url), run_migrations(url), run_migrations(url))
+
+        assert await _current_revision(engine) == _head()
+        assert set(await _schema_snapshot(engine)) == OWNED_TABLES | {"alembic_version"}
+        await engine.dispose()
+    finally:
+        await drop_database_for_tests(url)
+
+
+def _downgrade_to_base(connection: sa.Connection, url: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    command.downgrade(config, "base")
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:p%40ss@h/db", "postgres://u@h:5433/db"])
+def test_alembic_config_points_at_the_packaged_scripts(url: str) -> None:
+    config = alembic_config(url)
+    assert config.attributes["url"] == url
+    assert config.get_main_option("sqlalchemy.url") == url  # "%" survives interpolation
+    assert ScriptDirectory.from_config(config).get_current_head() == "0001"
