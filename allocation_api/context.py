@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.auth.identity import Identity
 from allocation_api.resolvers.loaders import Loaders
@@ -109,7 +110,7 @@ class RequestContext:
                     username, lambda: users.user(username)
                 )
                 self._own_staff_id = None if user is None else user.staffId
-        return self._own_staff_id  # type: ignore[return-value]
+        return self._own_staff_id
 
 
 def new_context(services: Services, identity: Identity, request_id: str) -> RequestContext:

@@ -198,7 +198,7 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
             sandbox.urls["hmpps-auth"],
             username=DEV_USER,
             roles=["ROLE_ALLOC_MGR"],
-            caseloads=list(sandbox.data.prison_codes()),
+            caseloads=list(sandbox.data.prison_codes),
         )
         port = port or _free_port(host)
         api_url = f"http://{host}:{port}"
@@ -211,7 +211,8 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
                 lifespan="on",
             )
         )
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # This process handles SIGINT/SIGTERM itself (below) to stop everything in order.
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         serving = asyncio.create_task(server.serve())
         while not server.started:
             if serving.done():
@@ -237,6 +238,8 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
             f"Ctrl-C stops everything.",
             flush=True,
         )
-        await stop.wait()
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
         server.should_exit = True
         await serving

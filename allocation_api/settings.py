@@ -21,7 +21,11 @@ class Settings(BaseSettings):
     """All settings of the service; defaults suit production except where noted."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ALLOCATION_API_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="ALLOCATION_API_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
     )
 
     mode: Mode = "serve"

@@ -50,6 +50,14 @@ class _Verified:
     expires_at: float  # the token's exp, epoch seconds
 
 
+def _expiry(claims: dict[str, Any]) -> float | None:
+    """The verified `exp` as epoch seconds; None (do not cache) if it is not a plain number."""
+    try:
+        return float(claims["exp"])
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def bearer_token(authorization_header: str | None) -> str:
     """The token of an `Authorization: Bearer <token>` header value.
 
@@ -130,8 +138,9 @@ class TokenVerifier:
             raise TokenRejected(
                 RejectReason.MALFORMED, f"token claims are malformed: {error}"
             ) from None
-        if self._cache is not None:
-            self._cache[cache_key] = _Verified(identity, float(claims["exp"]))
+        expires_at = _expiry(claims)
+        if self._cache is not None and expires_at is not None:
+            self._cache[cache_key] = _Verified(identity, expires_at)
         return identity
 
     def _checked_header(self, token: str) -> str | None:

@@ -11,10 +11,11 @@ Names follow `<Thing>By<Key>Loader` habits, as attributes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from allocation_api.resolvers.shared_caches import SharedCaches
@@ -35,25 +36,32 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-def _store_loader(
+def _one_per_key(
     sessions: async_sessionmaker[AsyncSession],
-    fetch: Callable[[AsyncSession, list[K]], Awaitable[dict[K, V]]],
-    default: Callable[[], V],
-) -> DataLoader[K, V]:
-    async def load(keys: list[K]) -> list[V]:
+    fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[Mapping[K, V]]],
+) -> DataLoader[K, V | None]:
+    """A store loader for at most one row per key (None when absent)."""
+
+    async def load(keys: list[K]) -> list[V | None]:
         async with sessions() as session:
             found = await fetch(session, keys)
-        return [found[key] if key in found else default() for key in keys]
+        return [found.get(key) for key in keys]
 
     return DataLoader(load_fn=load)
 
 
-def _none() -> None:
-    return None
+def _many_per_key(
+    sessions: async_sessionmaker[AsyncSession],
+    fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[Mapping[K, list[V]]]],
+) -> DataLoader[K, list[V]]:
+    """A store loader for a list of rows per key (empty when absent)."""
 
+    async def load(keys: list[K]) -> list[list[V]]:
+        async with sessions() as session:
+            found = await fetch(session, keys)
+        return [found.get(key, []) for key in keys]
 
-def _empty_list() -> list[object]:
-    return []
+    return DataLoader(load_fn=load)
 
 
 class Loaders:
@@ -71,34 +79,26 @@ class Loaders:
         self._caches = caches
 
         # --- owned store ---------------------------------------------------
-        self.allocation_by_offender_no: DataLoader[str, Allocation | None] = _store_loader(
-            sessions, repo.allocations_by_offender_nos, _none
+        self.allocation_by_offender_no: DataLoader[str, Allocation | None] = _one_per_key(
+            sessions, repo.allocations_by_offender_nos
         )
         self.case_information_by_offender_no: DataLoader[str, CaseInformation | None] = (
-            _store_loader(sessions, repo.case_information_by_offender_nos, _none)
+            _one_per_key(sessions, repo.case_information_by_offender_nos)
         )
-        self.events_by_offender_no: DataLoader[str, list[AllocationEvent]] = _store_loader(
-            sessions,
-            repo.events_by_offender_nos,
-            _empty_list,  # type: ignore[arg-type]
+        self.events_by_offender_no: DataLoader[str, list[AllocationEvent]] = _many_per_key(
+            sessions, repo.events_by_offender_nos
         )
-        self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetail | None] = _store_loader(
-            sessions, repo.pom_details_by_keys, _none
+        self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetail | None] = _one_per_key(
+            sessions, repo.pom_details_by_keys
         )
         self.override_by_offender_no: DataLoader[str, ResponsibilityOverride | None] = (
-            _store_loader(sessions, repo.responsibility_overrides_by_offender_nos, _none)
+            _one_per_key(sessions, repo.responsibility_overrides_by_offender_nos)
         )
-        self.parole_reviews_by_offender_no: DataLoader[str, list[ParoleReview]] = _store_loader(
-            sessions,
-            repo.parole_reviews_by_offender_nos,
-            _empty_list,  # type: ignore[arg-type]
+        self.parole_reviews_by_offender_no: DataLoader[str, list[ParoleReview]] = _many_per_key(
+            sessions, repo.parole_reviews_by_offender_nos
         )
         self.early_allocations_by_offender_no: DataLoader[str, list[EarlyAllocation]] = (
-            _store_loader(
-                sessions,
-                repo.early_allocations_by_offender_nos,
-                _empty_list,  # type: ignore[arg-type]
-            )
+            _many_per_key(sessions, repo.early_allocations_by_offender_nos)
         )
 
         async def load_caseloads(keys: list[tuple[int, str]]) -> list[list[Allocation]]:

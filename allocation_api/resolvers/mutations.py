@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel import select
 
 from allocation_api.auth import policy

@@ -4,6 +4,7 @@ results to schema types. Pure functions, no I/O."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from allocation_api.errors import AllocationApiError
 from allocation_api.paging import encode_cursor
@@ -37,7 +38,7 @@ def _pom_type(value: str | None) -> PomType | None:
     return None if value is None else PomType(str(value))
 
 
-def _reasons(values: list[str] | None) -> list[OverrideReason]:
+def _reasons(values: Sequence[str] | None) -> list[OverrideReason]:
     return [OverrideReason(str(v)) for v in values or ()]
 
 

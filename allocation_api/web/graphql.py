@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from strawberry import Schema
@@ -160,7 +159,7 @@ class GraphQLEndpoint:
             return _json_response(request_error(error.message, error.code), 503)
 
         context = new_context(services, identity, request_id)
-        result: ExecutionResult = await self.schema.execute(
+        result = await self.schema.execute(
             parsed.query,
             variable_values=parsed.variables,
             context_value=context,

@@ -459,7 +459,9 @@ class SandboxData:
         """Every movement, oldest first."""
         return [dict(m) for m in sorted(self._movements, key=_movement_order)]
 
-    def movements_on(self, day: dt.date, *, since: dt.datetime | None = None) -> list[dict[str, Any]]:
+    def movements_on(
+        self, day: dt.date, *, since: dt.datetime | None = None
+    ) -> list[dict[str, Any]]:
         """`GET /api/movements`: the latest movement per prisoner on `day`."""
         iso = day.isoformat()
         chosen = [

@@ -28,7 +28,17 @@ IN_SCOPE_LEGAL_STATUSES = frozenset(
 """Legal statuses the prison lists consider (DOMAIN.md)."""
 
 CIVIL_IMPRISONMENT_STATUSES = frozenset(
-    {"A/FINE", "A_FINE", "A_CFINE", "CIVIL", "CIVIL_CON", "CIVIL_DT", "CIV_RMD", "YOC_CONT", "YO_CFINE"}
+    {
+        "A/FINE",
+        "A_FINE",
+        "A_CFINE",
+        "CIVIL",
+        "CIVIL_CON",
+        "CIVIL_DT",
+        "CIV_RMD",
+        "YOC_CONT",
+        "YO_CFINE",
+    }
 )
 """Imprisonment statuses of a civil sentence (DOMAIN.md)."""
 
@@ -149,7 +159,14 @@ def _determinate(
     rng: random.Random, today: dt.date, *, released_on: dt.date | None = None
 ) -> dict[str, Any]:
     r = rng.random
-    length_draw, kind_draw, ard_draw, hdc_draw, served_draw, confirm_draw = r(), r(), r(), r(), r(), r()
+    length_draw, kind_draw, ard_draw, hdc_draw, served_draw, confirm_draw = (
+        r(),
+        r(),
+        r(),
+        r(),
+        r(),
+        r(),
+    )
     fine = kind_draw > 0.985
     if fine:
         months = 1 + int(length_draw * 3)

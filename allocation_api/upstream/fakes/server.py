@@ -146,7 +146,8 @@ class FakeUpstream:
         self.counter.record(f"{method} {template}", read=read)
         if not read:
             return self.error(
-                405, f"Request method '{method}' is not supported (sandbox {self.name} is read-only)"
+                405,
+                f"Request method '{method}' is not supported (sandbox {self.name} is read-only)",
             )
         baseline = 0 if path.startswith(_HEALTH_PREFIXES) else self.latency_ms
         misbehaved = await self._apply(request, self.faults.pick(path), baseline)

@@ -1,0 +1,1 @@
+"""Runs last: audits over the whole session."""
