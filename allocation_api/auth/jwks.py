@@ -124,6 +124,7 @@ class JwksCache:
         self._loaded_at: float | None = None
         self._last_attempt: float | None = None
         self._attempts = 0
+        self._finished = 0  # fetches completed (or failed): lets waiters share one fetch
 
     @property
     def keys(self) -> tuple[SigningKey, ...]:
@@ -192,9 +193,9 @@ class JwksCache:
 
     async def _refresh(self) -> None:
         """Fetch the JWKS unless another caller just did or the rate limit forbids it."""
-        attempts_seen = self._attempts
+        finished_seen = self._finished
         async with self._lock:
-            if self._attempts != attempts_seen:
+            if self._finished != finished_seen:
                 return  # another request fetched while we waited: share its outcome
             now = self._clock()
             if self._last_attempt is not None and now - self._last_attempt < self._min_interval_s:
@@ -212,6 +213,8 @@ class JwksCache:
                 else:
                     log.error("JWKS fetch failed and no keys are cached: %s", error)
                 return
+            finally:
+                self._finished += 1
             self._loaded_at = self._clock()
 
     async def _fetch(self) -> Any:

@@ -12,7 +12,8 @@ Names follow `<Thing>By<Key>Loader` habits, as attributes.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TypeVar
+import contextlib
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -182,3 +183,8 @@ def _bind(fn: Callable[[K], Awaitable[V]], arg: K) -> Callable[[], Awaitable[V]]
     return call
 
 
+def forget(loader: DataLoader[K, Any], *keys: K) -> None:
+    """Drop memoised values after this request's own write (absent keys are fine)."""
+    for key in keys:
+        with contextlib.suppress(KeyError):
+            loader.clear(key)

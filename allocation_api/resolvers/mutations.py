@@ -37,6 +37,7 @@ from allocation_api.errors import (
     UpstreamError,
     ValidationFailed,
 )
+from allocation_api.resolvers.loaders import forget
 from allocation_api.resolvers.prisoners import recommended_pom_type_for
 from allocation_api.rules.eligibility import in_prison_list, is_omic_eligible
 from allocation_api.rules.override import OverrideReason as RuleOverrideReason
@@ -306,8 +307,8 @@ async def _write_allocation(
                     created_by_username=ctx.identity.username or ctx.identity.client_id,
                 ),
             )
-    ctx.loaders.allocation_by_offender_no.clear(offender_no)
-    ctx.loaders.events_by_offender_no.clear(offender_no)
+    forget(ctx.loaders.allocation_by_offender_no, offender_no)
+    forget(ctx.loaders.events_by_offender_no, offender_no)
     return mapping.allocation(saved)
 
 
@@ -617,7 +618,7 @@ async def _update_case_information(
             setattr(row, name, value)
         row.updated_by_username = ctx.identity.username or ctx.identity.client_id
         saved = await repo.upsert_case_information(session, row)
-    ctx.loaders.case_information_by_offender_no.clear(offender_no)
+    forget(ctx.loaders.case_information_by_offender_no, offender_no)
     return mapping.case_information(saved)
 
 
@@ -677,8 +678,8 @@ async def _update_pom_details(ctx: RequestContext, inp: PomDetailsInput) -> t.Po
         saved = await repo.upsert_pom_detail(session, row)
         if saved.status == StoredPomStatus.INACTIVE and not was_inactive:
             await _release_cases_of_inactive_pom(session, staff_id, prison, username, actor)
-    ctx.loaders.pom_detail_by_key.clear((staff_id, prison))
-    ctx.loaders.caseload_by_staff_and_prison.clear((staff_id, prison))
+    forget(ctx.loaders.pom_detail_by_key, (staff_id, prison))
+    forget(ctx.loaders.caseload_by_staff_and_prison, (staff_id, prison))
     return mapping.pom(staff_id, prison, role=role, staff=None, detail=saved)
 
 

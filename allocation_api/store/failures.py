@@ -7,7 +7,9 @@ caller's whole transaction, because COMMIT can fail too):
   exhausted, the server is shutting down or refuses connections, or a
   statement ran past `statement_timeout`   -> `errors.StoreUnavailable`
 - a constraint refused the data (CHECK, UNIQUE, NOT NULL, and the
-  append-only guard on `allocation_event`)   -> `StoreConstraintViolation`
+  append-only guard on `allocation_event`), or a value does not fit its
+  column (too long for a VARCHAR(n), out of NUMERIC range: SQLSTATE class
+  22, `constraint` is then None)             -> `StoreConstraintViolation`
 - a serialization failure or deadlock (another transaction got there
   first)                                      -> `errors.Conflict` (retryable)
 
@@ -37,6 +39,7 @@ from allocation_api.errors import AllocationApiError, Conflict, StoreUnavailable
 # SQLSTATE classes/codes meaning "the store, not the data, is the problem".
 _UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "53", "57P")  # connection, resources, shutdown
 _STATEMENT_TIMEOUT = "57014"  # query_canceled, raised by statement_timeout
+_BAD_DATA_SQLSTATE_PREFIXES = ("22", "23")  # data exception, integrity constraint violation
 _RETRYABLE_CONFLICTS = frozenset({"40001", "40P01"})  # serialization_failure, deadlock
 
 
@@ -72,8 +75,6 @@ async def translate_store_errors() -> AsyncIterator[None]:
     """
     try:
         yield
-    except sa_exc.IntegrityError as error:
-        raise _constraint_violation(error) from error
     except sa_exc.TimeoutError as error:  # pool exhausted: no connection within pool_timeout
         raise StoreUnavailable("no database connection available in time") from error
     except sa_exc.DBAPIError as error:
@@ -94,28 +95,34 @@ async def translate_store_errors() -> AsyncIterator[None]:
 def _translate_dbapi_error(error: sa_exc.DBAPIError) -> AllocationApiError | None:
     """The domain exception for a driver error, or None when it is a bug to re-raise."""
     sqlstate = _sqlstate(error)
+    if isinstance(error, sa_exc.IntegrityError | sa_exc.DataError) or (
+        sqlstate is not None and sqlstate.startswith(_BAD_DATA_SQLSTATE_PREFIXES)
+    ):
+        return _constraint_violation(error)
     if sqlstate == _STATEMENT_TIMEOUT:
         return StoreUnavailable("database statement timed out")
     if sqlstate in _RETRYABLE_CONFLICTS:
         return Conflict("a concurrent change got in first; try again", code="CONCURRENT_CHANGE")
     if (
         error.connection_invalidated
-        or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
+        or isinstance(error, sa_exc.OperationalError)
+        # Other interface errors (e.g. two coroutines sharing a connection) are bugs.
+        or (isinstance(error, sa_exc.InterfaceError) and "closed" in str(error))
         or (sqlstate is not None and sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES))
     ):
         return StoreUnavailable("database connection failed")
     return None
 
 
-def _constraint_violation(error: sa_exc.IntegrityError) -> StoreConstraintViolation:
+def _constraint_violation(error: sa_exc.DBAPIError) -> StoreConstraintViolation:
     constraint = table = None
     for cause in _chain(error):
         constraint = constraint or getattr(cause, "constraint_name", None)
         table = table or getattr(cause, "table_name", None)
     sqlstate = _sqlstate(error)
-    name = constraint or "unknown constraint"
+    reason = f"constraint {constraint}" if constraint else f"SQLSTATE {sqlstate}"
     return StoreConstraintViolation(
-        f"the data breaks database constraint {name}",
+        f"the database refused the data ({reason})",
         constraint=constraint,
         table=table,
         sqlstate=sqlstate,

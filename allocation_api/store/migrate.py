@@ -2,14 +2,20 @@
 
 Used by `allocation-api migrate`, by `dev` at start-up and by the test
 database helper. The alembic scripts ship inside the package, so no
-`alembic.ini` is needed. `run_migrations` runs alembic on a connection
-borrowed from an async engine via `run_sync`, which is why it is safe to
-await from inside a running event loop; the advisory lock taken in `env.py`
-makes concurrent runs (several replicas starting at once) safe.
+`alembic.ini` is needed.
+
+Alembic keeps the running migration's context in module globals, so two
+migrations interleaved on one event loop would trample each other. Each run
+therefore happens in a worker thread, with its own event loop, one at a
+time per process (a lock); across processes, the advisory lock taken in
+`env.py` serialises replicas starting together. Awaiting `run_migrations`
+from inside a running event loop is therefore safe.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -21,6 +27,8 @@ from allocation_api.store.failures import translate_store_errors
 from allocation_api.store.urls import asyncpg_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+_one_at_a_time = threading.Lock()
 
 
 def alembic_config(url: str) -> Config:
@@ -38,7 +46,15 @@ async def run_migrations(url: str) -> None:
 
     Raises `StoreUnavailable` when the database cannot be reached.
     """
-    url = asyncpg_url(url)
+    await asyncio.to_thread(_run_in_private_loop, asyncpg_url(url))
+
+
+def _run_in_private_loop(url: str) -> None:
+    with _one_at_a_time:
+        asyncio.run(_upgrade(url))
+
+
+async def _upgrade(url: str) -> None:
     config = alembic_config(url)
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:

@@ -298,6 +298,9 @@ class IdempotencyKey(SQLModel, table=True):
     key: str = Field(sa_column=sa.Column(sa.String(200), primary_key=True, nullable=False))
     operation: str = Field(sa_column=sa.Column(sa.Text, primary_key=True, nullable=False))
     request_hash: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    response: dict[str, Any] = Field(sa_column=sa.Column(pg.JSONB, nullable=False))
+    # none_as_null: a missing response must fail NOT NULL, not be stored as JSON null.
+    response: dict[str, Any] = Field(
+        sa_column=sa.Column(pg.JSONB(none_as_null=True), nullable=False)
+    )
     created_by_username: str | None = _text()
     created_at: datetime = _timestamp()

@@ -320,8 +320,15 @@ class UpstreamHttp:
         return await self._retry.run(attempt, upstream=self.name, retryable=self._retryable)
 
     def _retryable(self, exc: BaseException) -> bool:
-        # A failure of the sign-in service was already retried by its own layer.
-        return isinstance(exc, UpstreamError) and exc.upstream == self.name and is_retryable(exc)
+        # A failure of the sign-in service was already retried by its own
+        # layer; and once this failure has opened the breaker, a retry would
+        # only fail fast and hide the real error behind "circuit open".
+        return (
+            isinstance(exc, UpstreamError)
+            and exc.upstream == self.name
+            and is_retryable(exc)
+            and self.breaker.state != "open"
+        )
 
     async def _attempt(self, request: _Request) -> JsonResponse:
         """One attempt: with a bearer token, refreshed and resent once on 401."""

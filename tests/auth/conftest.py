@@ -1,4 +1,9 @@
-"""Fixtures for the auth tests: an HTTP client session and a controllable JWKS server."""
+"""Fixtures for the auth tests: the sandbox sign-in service, an HTTP session, a hand-moved clock.
+
+The sandbox is started once for the auth tests (a single small prison: only
+its sign-in service is used here). Each test gets it back clean: no faults,
+no extra published keys, request counts at zero.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from tests.auth.keyring import JwksServer
+from allocation_api.upstream.fakes import Sandbox, start_sandbox
 from tests.auth.signin import SignIn
 
 
@@ -24,6 +29,23 @@ class FakeClock:
         self.now += seconds
 
 
+@pytest.fixture(scope="session")
+async def signin_sandbox() -> AsyncIterator[Sandbox]:
+    sandbox = await start_sandbox(prisoners_per_prison=10, prisons=("LEI",), poms_per_prison=2)
+    try:
+        yield sandbox
+    finally:
+        await sandbox.close()
+
+
+@pytest.fixture
+def signin(signin_sandbox: Sandbox) -> SignIn:
+    signin_sandbox.clear_faults("hmpps-auth")
+    signin_sandbox.auth.extra_jwks.clear()
+    signin_sandbox.reset_counts("hmpps-auth")
+    return SignIn(signin_sandbox)
+
+
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
@@ -31,27 +53,5 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-async def jwks_server() -> AsyncIterator[JwksServer]:
-    server = await JwksServer().start()
-    try:
-        yield server
-    finally:
-        await server.close()
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture(scope="module")
-async def signin() -> AsyncIterator[SignIn]:
-    server = await JwksServer().start()
-
-    async def jwks_requests() -> int:
-        return server.jwks_requests
-
-    try:
-        yield SignIn(server.jwks_url, server.base_url + "/auth/issuer", jwks_requests)
-    finally:
-        await server.close()

@@ -1,8 +1,7 @@
-"""Extra RSA keys and a tiny JWKS server for the rotation and outage tests.
+"""Extra RSA keys, their JWKS entries, and tokens signed with them.
 
-The sandbox sign-in service publishes exactly one key (the sandbox key). Key
-rotation, refused keys and JWKS outages need a JWKS whose content and health
-the test controls, so this module serves one over real HTTP on loopback.
+The sandbox signs with its one committed key; forged tokens, rotated keys
+and refused keys need others, generated here once per test session.
 """
 
 from __future__ import annotations
@@ -11,17 +10,11 @@ import base64
 import functools
 import time
 import uuid
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import jwt
-from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
-
-from allocation_api.upstream.fakes.keys import sandbox_public_jwk
-
-JWKS_PATH = "/auth/.well-known/jwks.json"
 
 
 @functools.cache
@@ -82,55 +75,3 @@ def sign(
     if kid is not None:
         headers["kid"] = kid
     return jwt.encode(dict(payload), key, algorithm=algorithm, headers=headers)
-
-
-class JwksServer:
-    """A loopback HTTP server publishing a JWKS the test can change or break."""
-
-    def __init__(self) -> None:
-        self.keys: list[Any] = [sandbox_public_jwk()]
-        self.status = 200
-        self.body: bytes | None = None  # served verbatim instead of the keys when set
-        self.requests: Counter[str] = Counter()
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
-
-    @property
-    def jwks_url(self) -> str:
-        return self.base_url + JWKS_PATH
-
-    @property
-    def jwks_requests(self) -> int:
-        return self.requests["GET " + JWKS_PATH]
-
-    def publish(self, keys: Sequence[Any]) -> None:
-        """Serve `keys` (entries are served as given, so tests can publish junk) from now on."""
-        self.keys = list(keys)
-        self.status = 200
-        self.body = None
-
-    async def _serve(self, request: web.Request) -> web.Response:
-        self.requests[f"{request.method} {request.path}"] += 1
-        if self.status != 200:
-            return web.json_response({"status": self.status}, status=self.status)
-        if self.body is not None:
-            return web.Response(body=self.body, content_type="application/json")
-        return web.json_response({"keys": self.keys})
-
-    async def start(self) -> JwksServer:
-        app = web.Application()
-        app.router.add_get(JWKS_PATH, self._serve)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None

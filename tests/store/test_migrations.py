@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
+import allocation_api
 from allocation_api.store import tables
 from allocation_api.store.migrate import alembic_config, run_migrations
 from allocation_api.store.testing import database_for_tests, drop_database_for_tests
@@ -59,18 +62,40 @@ async def _schema_snapshot(engine: AsyncEngine) -> dict[str, Any]:
         return await connection.run_sync(snapshot)
 
 
-async def test_migrations_build_every_table_on_an_empty_database_and_rerun_as_no_op() -> None:
-    url = await database_for_tests()  # created empty, then migrated once
+async def _empty_database() -> str:
+    """A fresh database taken back to no schema at all (which also exercises downgrade)."""
+    url = await database_for_tests()
     engine = create_async_engine(url)
     try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_downgrade_to_base, url)
+            await connection.commit()
+        assert await _current_revision(engine) is None
+        assert set(await _schema_snapshot(engine)) == {"alembic_version"}
+    finally:
+        await engine.dispose()
+    return url
+
+
+def _downgrade_to_base(connection: sa.Connection, url: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    command.downgrade(config, "base")
+
+
+async def test_migrations_build_every_table_on_an_empty_database_and_rerun_as_no_op() -> None:
+    url = await _empty_database()
+    engine = create_async_engine(url)
+    try:
+        await run_migrations(url)
         assert await _current_revision(engine) == _head()
-        before = await _schema_snapshot(engine)
-        assert set(before) == OWNED_TABLES | {"alembic_version"}
+        migrated = await _schema_snapshot(engine)
+        assert set(migrated) == OWNED_TABLES | {"alembic_version"}
 
         await run_migrations(url)
 
         assert await _current_revision(engine) == _head()
-        assert await _schema_snapshot(engine) == before
+        assert await _schema_snapshot(engine) == migrated
     finally:
         await engine.dispose()
         await drop_database_for_tests(url)
@@ -110,17 +135,45 @@ async def test_database_defaults_exist_exactly_where_the_table_classes_expect_th
     assert in_database == in_classes
 
 
-async def test_two_processes_migrating_at_once_both_succeed() -> None:
-    """The advisory lock serialises them; without it one fails on 'relation already exists'."""
-    url = await database_for_tests()
+REPO_ROOT = Path(allocation_api.__file__).resolve().parent.parent
+
+_MIGRATE_WHEN_TOLD = """
+import asyncio, sys
+from allocation_api.store.migrate import run_migrations
+print("ready", flush=True)
+sys.stdin.readline()
+asyncio.run(run_migrations(sys.argv[1]))
+"""
+
+
+async def test_processes_migrating_the_same_database_at_once_all_succeed() -> None:
+    """The advisory lock serialises them; without it all but one fail ('already exists')."""
+    url = await _empty_database()
     try:
-        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.run_sync(_downgrade_to_base, url)
-        assert await _current_revision(engine) is None
+        children = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                _MIGRATE_WHEN_TOLD,
+                url,
+                cwd=REPO_ROOT,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            for _ in range(2)
+        ]
+        for child in children:  # all imported and waiting: release them together
+            assert child.stdout is not None
+            assert await asyncio.wait_for(child.stdout.readline(), 30) == b"ready\n"
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write(b"go\n")
+            await child.stdin.drain()
+        results = [await asyncio.wait_for(child.communicate(), 30) for child in children]
+        assert [child.returncode for child in children] == [0, 0], results
 
-        await asyncio.gather(run_migrations(url), run_migrations(url), run_migrations(url))
-
+        engine = create_async_engine(url)
         assert await _current_revision(engine) == _head()
         assert set(await _schema_snapshot(engine)) == OWNED_TABLES | {"alembic_version"}
         await engine.dispose()
@@ -128,10 +181,17 @@ async def test_two_processes_migrating_at_once_both_succeed() -> None:
         await drop_database_for_tests(url)
 
 
-def _downgrade_to_base(connection: sa.Connection, url: str) -> None:
-    config = alembic_config(url)
-    config.attributes["connection"] = connection
-    command.downgrade(config, "base")
+async def test_migrations_awaited_concurrently_in_one_process_run_one_at_a_time() -> None:
+    url = await _empty_database()
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(run_migrations(url), run_migrations(url), run_migrations(url)), 30
+        )
+        engine = create_async_engine(url)
+        assert await _current_revision(engine) == _head()
+        await engine.dispose()
+    finally:
+        await drop_database_for_tests(url)
 
 
 @pytest.mark.parametrize("url", ["postgresql://u:p%40ss@h/db", "postgres://u@h:5433/db"])

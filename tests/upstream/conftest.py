@@ -52,7 +52,7 @@ class FakeClient:
         headers: Mapping[str, str] | None = None,
         params: Any = None,
         token: str | None = "default",
-        timeout: float = 10.0,
+        time_limit_s: float = 10.0,
     ) -> Reply:
         all_headers = {"Content-Type": "application/json"}
         if token == "default":
@@ -66,7 +66,7 @@ class FakeClient:
             data=orjson.dumps(json) if json is not None else data,
             headers=all_headers,
             params=params,
-            timeout=aiohttp.ClientTimeout(total=timeout),
+            timeout=aiohttp.ClientTimeout(total=time_limit_s),
         ) as response:
             return Reply(response.status, response.headers, await response.read())
 
@@ -118,5 +118,7 @@ async def private_fakes(
     """A private sandbox with no fault and zeroed counts at the start of each test."""
     private_sandbox.clear_faults()
     private_sandbox.reset_counts()
-    yield FakeClient(sandbox_http, private_sandbox, await service_token(sandbox_http, private_sandbox))
+    yield FakeClient(
+        sandbox_http, private_sandbox, await service_token(sandbox_http, private_sandbox)
+    )
     private_sandbox.clear_faults()

@@ -37,7 +37,9 @@ async def _verify_with_jwks(http: aiohttp.ClientSession, sandbox: Sandbox, token
         keys = (await response.json())["keys"]
     kid = jwt.get_unverified_header(token)["kid"]
     jwk = next(k for k in keys if k["kid"] == kid)
-    assert jwk["kty"] == "RSA" and jwk["use"] == "sig" and jwk["alg"] == "RS256"
+    assert jwk["kty"] == "RSA"
+    assert jwk["use"] == "sig"
+    assert jwk["alg"] == "RS256"
     return jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=["RS256"], issuer=sandbox.issuer)
 
 
@@ -46,12 +48,16 @@ async def test_client_credentials_in_the_form(
 ) -> None:
     status, body = await _grant(sandbox_http, sandbox, form={"grant_type": "client_credentials"})
     assert status == 200
-    assert body["token_type"] == "bearer" and body["scope"] == "read write"
+    assert body["token_type"] == "bearer"
+    assert body["scope"] == "read write"
     assert body["iss"] == sandbox.issuer == sandbox.urls["hmpps-auth"] + "/auth/issuer"
-    assert body["sub"] == sandbox.client_id and body["auth_source"] == "none"
-    assert isinstance(body["expires_in"], int) and body["expires_in"] > 0
+    assert body["sub"] == sandbox.client_id
+    assert body["auth_source"] == "none"
+    assert isinstance(body["expires_in"], int)
+    assert body["expires_in"] > 0
     claims = await _verify_with_jwks(sandbox_http, sandbox, str(body["access_token"]))
-    assert claims["jti"] == body["jti"] and claims["client_id"] == sandbox.client_id
+    assert claims["jti"] == body["jti"]
+    assert claims["client_id"] == sandbox.client_id
     assert "ROLE_VIEW_PRISONER_DATA" in claims["authorities"]
     assert "user_name" not in claims
 
@@ -71,7 +77,12 @@ async def test_client_credentials_in_the_query_with_a_username(
     ("authorization", "form", "status", "error"),
     [
         (None, {"grant_type": "client_credentials"}, 401, "unauthorized"),
-        (basic_auth("allocation-api", "wrong"), {"grant_type": "client_credentials"}, 401, "invalid_client"),
+        (
+            basic_auth("allocation-api", "wrong"),
+            {"grant_type": "client_credentials"},
+            401,
+            "invalid_client",
+        ),
         ("Basic !!!", {"grant_type": "client_credentials"}, 401, "unauthorized"),
         ("default", {}, 400, "invalid_request"),
         ("default", {"grant_type": "password"}, 400, "unsupported_grant_type"),
@@ -123,8 +134,10 @@ async def test_sandbox_token_registers_the_user(private_fakes: FakeClient) -> No
     body = reply.json()
     assert body["expires_in"] == 600
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
-    assert claims["user_name"] == "NEW.SPO" and claims["name"] == "Nadia Spo"
-    assert claims["authorities"] == ["ROLE_ALLOC_MGR"] and claims["auth_source"] == "nomis"
+    assert claims["user_name"] == "NEW.SPO"
+    assert claims["name"] == "Nadia Spo"
+    assert claims["authorities"] == ["ROLE_ALLOC_MGR"]
+    assert claims["auth_source"] == "nomis"
     assert claims["exp"] - claims["iat"] == 600
     caseloads = (await private_fakes.get("nomis-user-roles", "/users/NEW.SPO/caseloads")).json()
     assert caseloads["activeCaseload"]["id"] == "MDI"
@@ -143,8 +156,13 @@ async def test_sandbox_client_token_and_bad_input(private_fakes: FakeClient) -> 
         "hmpps-auth", "/auth/sandbox/token", json={"clientId": "other", "roles": ["X"]}, token=None
     )
     claims = jwt.decode(reply.json()["access_token"], options={"verify_signature": False})
-    assert claims["sub"] == "other" and "user_name" not in claims
-    for bad in ({"username": "A", "roles": "ROLE_X"}, {"username": 5}, {"username": "A", "expiresIn": "1"}):
+    assert claims["sub"] == "other"
+    assert "user_name" not in claims
+    for bad in (
+        {"username": "A", "roles": "ROLE_X"},
+        {"username": 5},
+        {"username": "A", "expiresIn": "1"},
+    ):
         reply = await private_fakes.post("hmpps-auth", "/auth/sandbox/token", json=bad, token=None)
         assert reply.status == 400, bad
         assert reply.json()["error"] == "invalid_request"

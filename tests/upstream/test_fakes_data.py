@@ -98,17 +98,23 @@ def _check_prisoner(p: dict[str, Any], today: dt.date, prisons: tuple[str, ...])
     number = p["prisonerNumber"]
     assert PRISONER_NUMBER.fullmatch(number)
     assert None not in p.values(), number
-    assert isinstance(p["bookingId"], str) and p["bookingId"].isdigit()
+    assert isinstance(p["bookingId"], str)
+    assert p["bookingId"].isdigit()
     assert p["restrictedPatient"] is False
     assert isinstance(p["alerts"], list)
-    assert isinstance(p["recall"], bool) and isinstance(p["indeterminateSentence"], bool)
-    assert p["firstName"] and p["lastName"] and p["category"]
+    assert isinstance(p["recall"], bool)
+    assert isinstance(p["indeterminateSentence"], bool)
+    assert p["firstName"]
+    assert p["lastName"]
+    assert p["category"]
     d = _dates(p)  # also proves every date is yyyy-MM-dd
     assert age_on(d["dateOfBirth"], today) >= 15
     if p["prisonId"] == "OUT":
-        assert p["status"] == "INACTIVE OUT" and "cellLocation" not in p
+        assert p["status"] == "INACTIVE OUT"
+        assert "cellLocation" not in p
     else:
-        assert p["status"] == "ACTIVE IN" and p["cellLocation"]
+        assert p["status"] == "ACTIVE IN"
+        assert p["cellLocation"]
 
     def ordered(*keys: str) -> None:
         present = [d[k] for k in keys if k in d]
@@ -127,24 +133,31 @@ def _check_prisoner(p: dict[str, Any], today: dt.date, prisons: tuple[str, ...])
     status = p["legalStatus"]
     imprisonment = p.get("imprisonmentStatus")
     if status == "SENTENCED":
-        assert not p["indeterminateSentence"] and not p["recall"]
-        assert "sentenceStartDate" in d and "releaseDate" in d and "tariffDate" not in d
+        assert not p["indeterminateSentence"]
+        assert not p["recall"]
+        assert "sentenceStartDate" in d
+        assert "releaseDate" in d
+        assert "tariffDate" not in d
         release = min(d[k] for k in ("automaticReleaseDate", "conditionalReleaseDate") if k in d)
         assert d["releaseDate"] == release
         if p["prisonId"] != "OUT" and "paroleEligibilityDate" not in d:
             assert release > today, number  # people past their release date are out
     elif status == "INDETERMINATE_SENTENCE":
-        assert p["indeterminateSentence"] and not p["recall"]
+        assert p["indeterminateSentence"]
+        assert not p["recall"]
         assert {"sentenceStartDate", "tariffDate"} <= d.keys()
         assert not {"conditionalReleaseDate", "automaticReleaseDate", "releaseDate"} & d.keys()
     elif status == "RECALL":
-        assert p["recall"] and "sentenceStartDate" in d
+        assert p["recall"]
+        assert "sentenceStartDate" in d
         if p["indeterminateSentence"]:
-            assert "tariffDate" in d and "postRecallReleaseDate" not in d
+            assert "tariffDate" in d
+            assert "postRecallReleaseDate" not in d
         else:
             assert d["releaseDate"] == d["postRecallReleaseDate"] > today
     elif status == "IMMIGRATION_DETAINEE":
-        assert imprisonment == "DET" and "releaseDate" not in d
+        assert imprisonment == "DET"
+        assert "releaseDate" not in d
     elif status in ("REMAND", "CONVICTED_UNSENTENCED"):
         assert imprisonment is not None
         assert not set(SENTENCE_DATES) & d.keys()
@@ -212,7 +225,8 @@ def test_big_world_has_the_requested_size_and_a_realistic_mix(big_world: Sandbox
 def test_prison_lists_are_ordered_by_prisoner_number(world: SandboxData) -> None:
     for code in PRISONS:
         numbers = world.prisoner_numbers(code)
-        assert numbers == sorted(numbers) and len(numbers) == 300
+        assert numbers == sorted(numbers)
+        assert len(numbers) == 300
 
 
 # -------------------------------------------------------------- staff and users
@@ -245,13 +259,17 @@ def test_some_staff_are_not_poms_anywhere(world: SandboxData) -> None:
 def test_users_agree_with_roles(world: SandboxData) -> None:
     for code in PRISONS:
         spo = world.user(f"SPO_{code}")
-        assert spo is not None and spo.caseloads == (code,) and "ALLOC_MGR" in spo.roles
+        assert spo is not None
+        assert spo.caseloads == (code,)
+        assert "ALLOC_MGR" in spo.roles
         for row in world.poms(code):
             user = world.user_for_staff(row["staffId"])
-            assert user is not None and user.username == user.username.upper()
+            assert user is not None
+            assert user.username == user.username.upper()
             assert set(user.caseloads) == set(world.pom_prisons(row["staffId"]))
     multi = world.user("spo_multi")  # lookups are case-insensitive
-    assert multi is not None and multi.caseloads == PRISONS
+    assert multi is not None
+    assert multi.caseloads == PRISONS
     assert world.pom_user("LEI").staff_id in world.pom_staff_ids("LEI")
 
 
@@ -264,8 +282,10 @@ def test_movements_match_the_prisoners(world: SandboxData) -> None:
         assert prisoner is not None
         assert TODAY - dt.timedelta(days=7) < dt.date.fromisoformat(m["movementDate"]) <= TODAY
         if m["movementType"] == "REL":
-            assert m["directionCode"] == "OUT" and m["toAgency"] == "OUT"
-            assert prisoner["prisonId"] == "OUT" and prisoner["lastPrisonId"] == m["fromAgency"]
+            assert m["directionCode"] == "OUT"
+            assert m["toAgency"] == "OUT"
+            assert prisoner["prisonId"] == "OUT"
+            assert prisoner["lastPrisonId"] == m["fromAgency"]
         if m["movementType"] in ("ADM", "TRN"):
             assert prisoner["prisonId"] == m["toAgency"]
             assert prisoner["receptionDate"] == m["movementDate"]
@@ -291,14 +311,16 @@ def test_mutations_keep_the_json_cache_and_prison_index_in_step() -> None:
     before = data.prisoner_json(number)
     assert before is not None
     updated = data.update_prisoner(number, prisonId="MDI", releaseDate=None, bookingId=123)
-    assert "releaseDate" not in updated and updated["bookingId"] == "123"
+    assert "releaseDate" not in updated
+    assert updated["bookingId"] == "123"
     assert data.prisoner_json(number) != before
     assert b'"prisonId":"MDI"' in (data.prisoner_json(number) or b"")
     assert number not in data.prisoner_numbers("LEI")
     assert data.prisoner_numbers("MDI") == sorted([*data.prisoner_numbers("MDI")])
     assert number in data.prisoner_numbers("MDI")
     data.remove_prisoner(number)
-    assert data.prisoner(number) is None and data.prisoner_json(number) is None
+    assert data.prisoner(number) is None
+    assert data.prisoner_json(number) is None
     assert number not in data.prisoner_numbers("MDI")
     with pytest.raises(KeyError):
         data.remove_prisoner(number)
@@ -344,7 +366,8 @@ def test_sample_prisoners_is_reproducible(world: SandboxData) -> None:
         return bool(p["recall"])
 
     first = world.sample_prisoners("LEI", recalled, k=3, seed=1)
-    assert len(first) == 3 and all(p["recall"] for p in first)
+    assert len(first) == 3
+    assert all(p["recall"] for p in first)
     assert world.sample_prisoners("LEI", recalled, k=3, seed=1) == first
 
 

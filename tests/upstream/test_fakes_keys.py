@@ -27,22 +27,28 @@ def _verify(token: str) -> dict[str, object]:
 def test_user_token_has_the_hmpps_claims() -> None:
     token = mint_token(ISSUER, username="SPO_LEI", roles=["ALLOC_MGR", "ROLE_OTHER"])
     header = jwt.get_unverified_header(token)
-    assert header["alg"] == "RS256" and header["kid"] == SANDBOX_KID
+    assert header["alg"] == "RS256"
+    assert header["kid"] == SANDBOX_KID
     claims = _verify(token)
     assert claims["sub"] == claims["user_name"] == "SPO_LEI"
     assert claims["authorities"] == ["ROLE_ALLOC_MGR", "ROLE_OTHER"]
     assert claims["scope"] == ["read", "write"]
-    assert claims["auth_source"] == "nomis" and claims["grant_type"] == "authorization_code"
-    assert claims["client_id"] == "allocation-api-sandbox" and claims["name"] == "Spo Lei"
+    assert claims["auth_source"] == "nomis"
+    assert claims["grant_type"] == "authorization_code"
+    assert claims["client_id"] == "allocation-api-sandbox"
+    assert claims["name"] == "Spo Lei"
     assert isinstance(claims["jti"], str)
-    assert claims["iat"] == claims["nbf"] and claims["exp"] == claims["iat"] + 1200  # type: ignore[operator]
+    assert claims["iat"] == claims["nbf"]
+    assert claims["exp"] == claims["iat"] + 1200
 
 
 def test_client_token_has_no_user() -> None:
     claims = _verify(mint_token(ISSUER, roles=["VIEW_POM_ALLOCATIONS"], client_id="other-svc"))
     assert claims["sub"] == claims["client_id"] == "other-svc"
-    assert "user_name" not in claims and "name" not in claims
-    assert claims["auth_source"] == "none" and claims["grant_type"] == "client_credentials"
+    assert "user_name" not in claims
+    assert "name" not in claims
+    assert claims["auth_source"] == "none"
+    assert claims["grant_type"] == "client_credentials"
 
 
 def test_extra_claims_and_headers_shape_broken_tokens() -> None:
@@ -54,7 +60,8 @@ def test_extra_claims_and_headers_shape_broken_tokens() -> None:
     )
     assert jwt.get_unverified_header(token)["kid"] == "rotated"
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert "exp" not in claims and claims["auth_source"] == "delius"
+    assert "exp" not in claims
+    assert claims["auth_source"] == "delius"
 
 
 def test_expired_tokens_can_be_minted() -> None:

@@ -15,6 +15,8 @@ from allocation_api.errors import (
 from allocation_api.upstream.batching import chunks, gather_all, unique
 from allocation_api.upstream.breaker import CircuitBreaker, CircuitOpen
 from allocation_api.upstream.http import is_breaker_failure
+from allocation_api.upstream.models import Prisoner
+from allocation_api.upstream.parsing import parse_list, parse_one
 from allocation_api.upstream.retry import (
     RetryBudget,
     RetryPolicy,
@@ -304,3 +306,20 @@ async def test_gather_all_raises_the_first_error_itself_and_cancels_the_rest() -
         await gather_all([slow(), failing()])
     assert cancelled.is_set()
     assert await gather_all([asyncio.sleep(0, result=n) for n in range(3)]) == [0, 1, 2]
+
+
+# --- parsing ------------------------------------------------------------------------
+
+
+def test_a_body_of_the_wrong_shape_is_an_upstream_rejection() -> None:
+    with pytest.raises(UpstreamRejected) as raised:
+        parse_one(Prisoner, {"firstName": "NO NUMBER"}, upstream="prisoner-search", what="x")
+    assert raised.value.upstream == "prisoner-search"
+    with pytest.raises(UpstreamRejected):
+        parse_list(Prisoner, {"content": []}, upstream="prisoner-search", what="x")
+    with pytest.raises(UpstreamRejected):
+        parse_list(Prisoner, [{"prisonerNumber": None}], upstream="prisoner-search", what="x")
+    assert parse_list(Prisoner, None, upstream="prisoner-search", what="x") == []
+    assert parse_list(Prisoner, [{"prisonerNumber": "A1234BC"}], upstream="p", what="x") == [
+        Prisoner(prisonerNumber="A1234BC")
+    ]

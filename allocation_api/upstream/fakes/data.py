@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from allocation_api.upstream.fakes.generate import generate_into
 from allocation_api.upstream.fakes.reference import COURTS, KNOWN_PRISONS, prison_info
 from allocation_api.upstream.fakes.sentences import (
     CIVIL_IMPRISONMENT_STATUSES,
@@ -82,14 +83,16 @@ class SandboxData:
 
     today: dt.date
     prison_codes: tuple[str, ...]
-    agencies: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _prisoners: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _prisoner_json: dict[str, bytes] = field(default_factory=dict)
-    _by_prison: dict[str, list[str]] = field(default_factory=dict)
-    _staff: dict[int, dict[str, Any]] = field(default_factory=dict)
-    _roles: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
-    _users: dict[str, SandboxUser] = field(default_factory=dict)
-    _movements: list[dict[str, Any]] = field(default_factory=list)
+    agencies: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _prisoners: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    _prisoner_json: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
+    _by_prison: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    _staff: dict[int, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    _roles: dict[str, dict[int, dict[str, Any]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _users: dict[str, SandboxUser] = field(default_factory=dict, init=False, repr=False)
+    _movements: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
     version: int = 0
     """Bumped by every mutation, so a server may cache derived answers."""
 
@@ -104,8 +107,6 @@ class SandboxData:
         today: dt.date | None = None,
     ) -> SandboxData:
         """Deterministic realistic data: same seed and same `today` give identical data."""
-        from allocation_api.upstream.fakes.generate import generate_into
-
         codes = tuple(dict.fromkeys(prisons))
         if not codes:
             raise ValueError("at least one prison is needed")

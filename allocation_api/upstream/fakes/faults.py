@@ -62,12 +62,15 @@ class Fault:
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
         mode = body.get("mode", "error" if "status" in body else None)
+        path = body.get("path")
+        if path is not None and not (isinstance(path, str) and path.startswith("/")):
+            raise ValueError("path must be a path prefix starting with /")
         return cls(
             status=_int(body.get("status", 503), "status"),
             latency_ms=_int(body.get("latencyMs", 0), "latencyMs"),
             mode=mode,
             rate=float(body.get("rate", 1.0)),
-            path=body.get("path"),
+            path=path,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -33,6 +33,9 @@ FIRST_STAFF_ID = 485_001
 """Sandbox staff ids count up from here (real NOMIS staff ids are of this size)."""
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_MALE_UPPER = tuple(n.upper() for n in MALE_FIRST_NAMES)  # NOMIS holds names upper case
+_FEMALE_UPPER = tuple(n.upper() for n in FEMALE_FIRST_NAMES)
+_SURNAMES_UPPER = tuple(n.upper() for n in SURNAMES)
 _NUMBER_PREFIXES = "AAAAGGGGGB"  # real prisoner numbers mostly start with A or G
 _WINGS = "ABCDEFGH"
 _UNSENTENCED = {"REMAND", "CONVICTED_UNSENTENCED", "CIVIL_PRISONER", "UNKNOWN", "OTHER", "DEAD"}
@@ -81,6 +84,7 @@ class _People:
         self.today = today
         self._numbers: set[str] = set()
         self._booking = 1_100_000
+        self._birthdays: dict[int, dt.date] = {}
 
     def number(self) -> str:
         rng = self.rng
@@ -108,46 +112,51 @@ class _People:
         """One prisoner held in (or just released from) `info`'s prison."""
         r, today = self.rng.random, self.today
         number, booking = self.number(), self.booking_id()
-        given = FEMALE_FIRST_NAMES if info.female else MALE_FIRST_NAMES
+        given = _FEMALE_UPPER if info.female else _MALE_UPPER
         first, middle = given[int(r() * len(given))], given[int(r() * len(given))]
-        last = SURNAMES[int(r() * len(SURNAMES))]
+        last = _SURNAMES_UPPER[int(r() * len(_SURNAMES_UPPER))]
         has_middle, age_draw, birthday_draw, category_draw, cell_draw = r(), r(), r(), r(), r()
         reception_draw, alert_draw = r(), r()
         if age_draw < 0.015 or info.estate == "yoi":
             age = 15 + int(birthday_draw * 3)
         else:
             age = 18 + int(((age_draw - 0.015) / 0.985) ** 1.7 * 58)
-        dob = add_months(today, -12 * age) - dt.timedelta(days=1 + int(birthday_draw * 363))
+        dob = self._birthday(age) - dt.timedelta(days=1 + int(birthday_draw * 363))
         legal_status = "SENTENCED" if released_on else draw_legal_status(self.rng)
         custody = draw_custody(self.rng, today, legal_status, released_on=released_on)
         held_in = prison_id or info.code
         out = released_on is not None
+        # built without None values: upstreams leave null fields out entirely
         record: dict[str, Any] = {
             "prisonerNumber": number,
             "bookingId": booking,
-            "firstName": first.upper(),
-            "middleNames": middle.upper() if has_middle < 0.55 else None,
-            "lastName": last.upper(),
-            "dateOfBirth": dob.isoformat(),
-            "gender": "Female" if info.female else "Male",
-            "status": "INACTIVE OUT" if out else "ACTIVE IN",
-            "prisonId": "OUT" if out else held_in,
-            "lastPrisonId": held_in,
-            "prisonName": "Outside" if out else _name(held_in),
-            "cellLocation": None if out else _cell(cell_draw),
-            "legalStatus": legal_status,
-            "imprisonmentStatus": custody.get("imprisonmentStatus"),
-            "imprisonmentStatusDescription": custody.get("imprisonmentStatusDescription"),
-            "recall": custody["recall"],
-            "indeterminateSentence": custody["indeterminateSentence"],
-            "category": _category(info, legal_status, age, category_draw),
-            "receptionDate": _reception(today, custody, reception_draw).isoformat(),
+            "firstName": first,
         }
-        for key, value in custody.items():
-            record.setdefault(key, value)
+        if has_middle < 0.55:
+            record["middleNames"] = middle
+        record["lastName"] = last
+        record["dateOfBirth"] = dob.isoformat()
+        record["gender"] = "Female" if info.female else "Male"
+        record["status"] = "INACTIVE OUT" if out else "ACTIVE IN"
+        record["prisonId"] = "OUT" if out else held_in
+        record["lastPrisonId"] = held_in
+        record["prisonName"] = "Outside" if out else _name(held_in)
+        if not out:
+            record["cellLocation"] = _cell(cell_draw)
+        record["legalStatus"] = legal_status
+        record.update(custody)  # imprisonment status, recall/ISP flags, sentence dates
+        record["category"] = _category(info, legal_status, age, category_draw)
+        record["receptionDate"] = _reception(today, custody, reception_draw).isoformat()
         record["restrictedPatient"] = False
         record["alerts"] = _alerts(alert_draw)
-        return {k: v for k, v in record.items() if v is not None}
+        return record
+
+    def _birthday(self, age: int) -> dt.date:
+        """Today's date `age` years ago (memoised: there are only a few dozen ages)."""
+        day = self._birthdays.get(age)
+        if day is None:
+            day = self._birthdays[age] = add_months(self.today, -12 * age)
+        return day
 
 
 def _name(code: str) -> str:
@@ -168,7 +177,10 @@ def _category(info: PrisonInfo, legal_status: str, age: int, draw: float) -> str
     codes, cumulative = (
         _FEMALE_CATEGORIES[info.estate == "open"] if info.female else _CATEGORIES[info.estate]
     )
-    return next(c for c, edge in zip(codes, cumulative, strict=True) if draw < edge or edge == 1.0)
+    for code, edge in zip(codes, cumulative, strict=True):
+        if draw < edge:
+            return code
+    return codes[-1]
 
 
 def _reception(today: dt.date, custody: dict[str, Any], draw: float) -> dt.date:
