@@ -123,7 +123,10 @@ def cmd_token(args: argparse.Namespace) -> int:
     settings = _settings()
     path = dev_json_path(settings)
     if not path.exists():
-        print(f"no dev stack found ({path} missing): start `allocation-api dev` first", file=sys.stderr)
+        print(
+            f"no dev stack found ({path} missing): start `allocation-api dev` first",
+            file=sys.stderr,
+        )
         return 2
     sandbox = orjson.loads(path.read_bytes())["sandbox"]
     token = asyncio.run(

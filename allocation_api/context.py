@@ -59,7 +59,7 @@ class RequestContext:
     request_id: str
     today: dt.date = field(default_factory=today_in_london)
     _caseloads: frozenset[str] | None = None
-    _own_staff_id: int | None | bool = False
+    _own_staff_id: int | bool | None = False
     _memo: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
 
     @property

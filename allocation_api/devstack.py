@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import orjson
 import uvicorn
+from pydantic import SecretStr
 
 from allocation_api.app import create_app
 from allocation_api.settings import Settings
@@ -52,7 +53,7 @@ def settings_for_sandbox(settings: Settings, sandbox: Sandbox, database_url: str
             "nomis_user_roles_url": sandbox.urls["nomis-user-roles"],
             "hmpps_auth_url": sandbox.urls["hmpps-auth"],
             "client_id": SANDBOX_CLIENT_ID,
-            "client_secret": SANDBOX_CLIENT_SECRET,
+            "client_secret": SecretStr(SANDBOX_CLIENT_SECRET),
             "migrate_on_start": False,
         }
     )
@@ -149,7 +150,8 @@ async def seed_allocations(api_url: str, token: str) -> int:
                 url,
                 token,
                 """mutation A($input: AllocatePrimaryPomInput!) {
-                     allocatePrimaryPom(input: $input) { __typename ... on Error { code message } } }""",
+                     allocatePrimaryPom(input: $input) {
+                       __typename ... on Error { code message } } }""",
                 {
                     "input": {
                         "offenderNo": node["offenderNo"],
@@ -216,8 +218,9 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
         serving = asyncio.create_task(server.serve())
         while not server.started:
             if serving.done():
-                await serving  # raises what stopped it
-                return
+                with contextlib.suppress(SystemExit):
+                    await serving
+                raise SystemExit("allocation-api dev: the API did not start (see the log above)")
             await asyncio.sleep(0.05)
         path = dev_json_path(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -233,8 +236,8 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
             f"  Seeded:    {made} new allocations at {SEED_PRISON}\n"
             f"  Token ({DEV_USER}, ROLE_ALLOC_MGR, 12 h):\n\n{token}\n\n"
             f"  Try: curl -s {api_url}/graphql -H 'Content-Type: application/json' "
-            f"-H \"Authorization: Bearer $TOKEN\" "
-            f"-d '{{\"query\": \"{{ prison(code: \\\"LEI\\\") {{ name }} }}\"}}'\n"
+            f'-H "Authorization: Bearer $TOKEN" '
+            f'-d \'{{"query": "{{ prison(code: \\"LEI\\") {{ name }} }}"}}\'\n'
             f"Ctrl-C stops everything.",
             flush=True,
         )

@@ -25,7 +25,9 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, UnicodeError, ValueError):
         text = ""
     if not text.startswith(_PREFIX) or not text[len(_PREFIX) :].isdigit():
-        raise ValidationFailed("The cursor is not one this API issued", code="INVALID_CURSOR", field="after")
+        raise ValidationFailed(
+            "The cursor is not one this API issued", code="INVALID_CURSOR", field="after"
+        )
     return int(text[len(_PREFIX) :])
 
 
@@ -34,7 +36,9 @@ def page_bounds(first: int | None, after: str | None, max_page_size: int) -> tup
     if first is None:
         size = min(DEFAULT_PAGE_SIZE, max_page_size)
     elif first < 0:
-        raise ValidationFailed("first must not be negative", code="PAGE_SIZE_NEGATIVE", field="first")
+        raise ValidationFailed(
+            "first must not be negative", code="PAGE_SIZE_NEGATIVE", field="first"
+        )
     elif first > max_page_size:
         raise ValidationFailed(
             f"first must be at most {max_page_size}", code="PAGE_SIZE_TOO_LARGE", field="first"

@@ -105,7 +105,9 @@ class Settings(BaseSettings):
     def issuer(self) -> str | None:
         if self.token_issuer:
             return self.token_issuer
-        return None if self.hmpps_auth_url is None else f"{self.hmpps_auth_url.rstrip('/')}/auth/issuer"
+        if self.hmpps_auth_url is None:
+            return None
+        return f"{self.hmpps_auth_url.rstrip('/')}/auth/issuer"
 
     def missing_for_serve(self) -> list[str]:
         """Settings `serve` cannot run without (names as environment variables)."""

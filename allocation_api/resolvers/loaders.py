@@ -11,8 +11,8 @@ Names follow `<Thing>By<Key>Loader` habits, as attributes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
 import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -92,8 +92,8 @@ class Loaders:
         self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetail | None] = _one_per_key(
             sessions, repo.pom_details_by_keys
         )
-        self.override_by_offender_no: DataLoader[str, ResponsibilityOverride | None] = (
-            _one_per_key(sessions, repo.responsibility_overrides_by_offender_nos)
+        self.override_by_offender_no: DataLoader[str, ResponsibilityOverride | None] = _one_per_key(
+            sessions, repo.responsibility_overrides_by_offender_nos
         )
         self.parole_reviews_by_offender_no: DataLoader[str, list[ParoleReview]] = _many_per_key(
             sessions, repo.parole_reviews_by_offender_nos
@@ -125,9 +125,7 @@ class Loaders:
         self.prisoners_by_prison: DataLoader[str, list[Prisoner]] = DataLoader(
             load_fn=self._load_prison_rolls
         )
-        self.poms_by_prison: DataLoader[str, list[StaffRole]] = DataLoader(
-            load_fn=self._load_poms
-        )
+        self.poms_by_prison: DataLoader[str, list[StaffRole]] = DataLoader(load_fn=self._load_poms)
         self.staff_by_id: DataLoader[int, StaffDetail | None] = DataLoader(
             load_fn=self._load_staff, max_batch_size=max_batch_size
         )
@@ -171,8 +169,7 @@ class Loaders:
     async def _load_agencies(self, codes: list[str]) -> list[Agency | None]:
         client = self._upstreams.prison_api
         return [
-            await self._caches.agency_by_id.get(code, _bind(client.agency, code))
-            for code in codes
+            await self._caches.agency_by_id.get(code, _bind(client.agency, code)) for code in codes
         ]
 
 

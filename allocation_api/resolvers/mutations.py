@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.auth import policy
 from allocation_api.context import RequestContext
@@ -83,7 +83,9 @@ def as_error_member(error: DomainError | UpstreamError) -> p.ErrorMember:
     if isinstance(error, UpstreamError):
         return p.ServiceUnavailableError(
             code=error.code,
-            message=f"Cannot check the rules now: {error.upstream} did not answer ({error.message})",
+            message=(
+                f"Cannot check the rules now: {error.upstream} did not answer ({error.message})"
+            ),
             upstream=error.upstream,
         )
     if isinstance(error, ValidationFailed):
@@ -556,8 +558,12 @@ async def _deallocate(ctx: RequestContext, inp: DeallocateInput, *, primary: boo
 
 def _email(value: str | None) -> str | None:
     value = _text(value, "comEmail", 254)
-    if value is not None and (value.count("@") != 1 or value.startswith("@") or value.endswith("@")):
-        raise ValidationFailed(f"{value!r} is not an email address", code="INVALID_EMAIL", field="comEmail")
+    if value is not None and (
+        value.count("@") != 1 or value.startswith("@") or value.endswith("@")
+    ):
+        raise ValidationFailed(
+            f"{value!r} is not an email address", code="INVALID_EMAIL", field="comEmail"
+        )
     return value
 
 

@@ -28,7 +28,9 @@ def _current_sentence_reviews(
     """Reviews of the current sentence (those recorded without a sentence date count)."""
     start = prisoner.sentenceStartDate
     return [
-        r for r in reviews if r.sentence_start_date is None or start is None or r.sentence_start_date == start
+        r
+        for r in reviews
+        if r.sentence_start_date is None or start is None or r.sentence_start_date == start
     ]
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from allocation_api.context import RequestContext
 from allocation_api.errors import AllocationApiError, UpstreamError
+from allocation_api.resolvers.owned_facts import owned_facts
 from allocation_api.rules import handover as handover_rules
 from allocation_api.rules import pom_type as pom_type_rules
 from allocation_api.rules.handover import Handover as HandoverResult
 from allocation_api.rules.responsibility import ResponsibilityOverride
-from allocation_api.resolvers.owned_facts import owned_facts
 from allocation_api.schema import mapping
 from allocation_api.schema import types as t
 from allocation_api.schema.enums import PomType

@@ -61,9 +61,7 @@ async def _statuses(ctx: RequestContext, code: str, nos: list[str]) -> dict[str,
     async def compute() -> dict[str, _Status]:
         async with ctx.sessions() as session:
             found = await repo.allocation_status(session, nos)
-        return {
-            no: _Status(*found.get(no, (False, False))) for no in nos
-        }
+        return {no: _Status(*found.get(no, (False, False))) for no in nos}
 
     return await ctx.once(("statuses", code), compute)
 

@@ -43,7 +43,13 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[ValidationError, NotFoundError, NotAllowedError, ConflictError, ServiceUnavailableError],
+        types=[
+            ValidationError,
+            NotFoundError,
+            NotAllowedError,
+            ConflictError,
+            ServiceUnavailableError,
+        ],
         extensions=extensions,
         config=StrawberryConfig(
             default_resolver=resolve_attribute,

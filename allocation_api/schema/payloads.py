@@ -69,7 +69,12 @@ CaseInformationPayload = Annotated[
 ]
 
 PomPayload = Annotated[
-    Pom | ValidationError | NotFoundError | NotAllowedError | ConflictError | ServiceUnavailableError,
+    Pom
+    | ValidationError
+    | NotFoundError
+    | NotAllowedError
+    | ConflictError
+    | ServiceUnavailableError,
     strawberry.union("PomPayload"),
 ]
 

@@ -57,7 +57,9 @@ class Mutation:
         description="Allocate (or reallocate) the primary POM of a prisoner.",
     )
     async def allocate_primary_pom(
-        self, info: Info, input: AllocatePrimaryPomInput  # noqa: A002 - GraphQL convention
+        self,
+        info: Info,
+        input: AllocatePrimaryPomInput,
     ) -> AllocationPayload:
         return await mutations.allocate_primary_pom(info.context, input)  # type: ignore[no-any-return]
 
@@ -66,7 +68,9 @@ class Mutation:
         description="Allocate (or replace) the co-working POM; needs a primary POM.",
     )
     async def allocate_secondary_pom(
-        self, info: Info, input: AllocateSecondaryPomInput  # noqa: A002
+        self,
+        info: Info,
+        input: AllocateSecondaryPomInput,
     ) -> AllocationPayload:
         return await mutations.allocate_secondary_pom(info.context, input)  # type: ignore[no-any-return]
 
@@ -75,7 +79,9 @@ class Mutation:
         description="Remove the primary POM; a co-working POM stays.",
     )
     async def deallocate_primary_pom(
-        self, info: Info, input: DeallocateInput  # noqa: A002
+        self,
+        info: Info,
+        input: DeallocateInput,
     ) -> AllocationPayload:
         return await mutations.deallocate_primary_pom(info.context, input)  # type: ignore[no-any-return]
 
@@ -83,7 +89,9 @@ class Mutation:
         permission_classes=[IsAllocationManager], description="Remove the co-working POM."
     )
     async def deallocate_secondary_pom(
-        self, info: Info, input: DeallocateInput  # noqa: A002
+        self,
+        info: Info,
+        input: DeallocateInput,
     ) -> AllocationPayload:
         return await mutations.deallocate_secondary_pom(info.context, input)  # type: ignore[no-any-return]
 
@@ -92,7 +100,9 @@ class Mutation:
         description="Record case information (tier, probation service, MAPPA, COM).",
     )
     async def update_case_information(
-        self, info: Info, input: CaseInformationInput  # noqa: A002
+        self,
+        info: Info,
+        input: CaseInformationInput,
     ) -> CaseInformationPayload:
         return await mutations.update_case_information(info.context, input)  # type: ignore[no-any-return]
 
@@ -101,6 +111,8 @@ class Mutation:
         description="Record a POM's working pattern and status; INACTIVE releases their cases.",
     )
     async def update_pom_details(
-        self, info: Info, input: PomDetailsInput  # noqa: A002
+        self,
+        info: Info,
+        input: PomDetailsInput,
     ) -> PomPayload:
         return await mutations.update_pom_details(info.context, input)  # type: ignore[no-any-return]

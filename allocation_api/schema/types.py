@@ -84,7 +84,9 @@ class Handover:
     responsibility: Responsibility = strawberry.field(metadata=INHERIT)
     handover_date: dt.date | None = strawberry.field(metadata=INHERIT)
     start_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    reason: str = strawberry.field(metadata=INHERIT, description="Machine-readable rule that decided.")
+    reason: str = strawberry.field(
+        metadata=INHERIT, description="Machine-readable rule that decided."
+    )
 
 
 @strawberry.type(description="A prisoner: live NOMIS data joined with owned allocation data.")
@@ -99,7 +101,8 @@ class Prisoner:
     category: str | None = strawberry.field(metadata=INHERIT)
     sentence: Sentence | None = strawberry.field(metadata=INHERIT)
     omic_eligible: bool | None = strawberry.field(
-        metadata=INHERIT, description="In scope of OMiC: adult, sentenced or immigration, not civil."
+        metadata=INHERIT,
+        description="In scope of OMiC: adult, sentenced or immigration, not civil.",
     )
     record: Private[object]
 
@@ -274,7 +277,7 @@ class Prison:
         info: Info,
         first: int | None = None,
         after: str | None = None,
-        filter: PrisonerFilter | None = None,  # noqa: A002 - the contract's argument name
+        filter: PrisonerFilter | None = None,
     ) -> PrisonerConnection:
         return await prison_resolvers.prisoners(
             info.context, self.code, first, after, filter or PrisonerFilter.ALL

@@ -171,7 +171,9 @@ class UpstreamHttp:
         self._ping_timeout = aiohttp.ClientTimeout(total=min(ping_timeout_s, total_timeout_s))
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max_connections),
-            timeout=aiohttp.ClientTimeout(total=total_timeout_s, connect=connect_timeout_s),
+            # sock_connect, not connect: waiting for a pooled connection is bounded by
+            # the total timeout, only the TCP handshake by the connect timeout.
+            timeout=aiohttp.ClientTimeout(total=total_timeout_s, sock_connect=connect_timeout_s),
             trace_configs=[_trace_config()],
             headers={"Accept": "application/json"},
             raise_for_status=False,

@@ -79,6 +79,8 @@ class PrisonApiClient:
             body = await self.http.get_json(f"/api/agencies/{quote(agency_id, safe='')}")
         except UpstreamNotFound:
             return None
+        if body is None:  # 204: nothing to say about it
+            return None
         return parse_one(Agency, body, upstream=self.name, what="agency")
 
     async def movements_on(self, date: dt.date) -> list[Movement]:

@@ -44,6 +44,8 @@ class PrisonerSearchClient:
             body = await self.http.get_json(f"/prisoner/{quote(prisoner_number, safe='')}")
         except UpstreamNotFound:
             return None
+        if body is None:  # 204: nothing to say about it
+            return None
         return parse_one(Prisoner, body, upstream=self.name, what="prisoner")
 
     async def prisoners_by_numbers(self, prisoner_numbers: Sequence[str]) -> list[Prisoner]:

@@ -54,7 +54,9 @@ def format_error(error: GraphQLError, *, request_id: str, mask: bool) -> dict[st
         extensions["code"] = "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_REQUEST"
     formatted: dict[str, Any] = {"message": message}
     if error.locations:
-        formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+        formatted["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in error.locations
+        ]
     if error.path is not None:
         formatted["path"] = error.path
     formatted["extensions"] = extensions

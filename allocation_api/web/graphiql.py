@@ -12,7 +12,6 @@ import html
 from pathlib import Path
 
 import orjson
-
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 

@@ -183,4 +183,6 @@ def _challenge(error: AllocationApiError, authorization: str | None) -> str:
     if not authorization:
         return 'Bearer realm="allocation-api"'
     description = error.message.replace('"', "'").replace("\\", "/")
-    return f'Bearer realm="allocation-api", error="invalid_token", error_description="{description}"'
+    return (
+        f'Bearer realm="allocation-api", error="invalid_token", error_description="{description}"'
+    )

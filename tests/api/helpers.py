@@ -31,11 +31,20 @@ async def fresh_prisoner(api: RunningApi, prison: str = "LEI") -> str:
     raise AssertionError(f"no fresh prisoner left at {prison}")
 
 
-async def set_tier(api: RunningApi, offender_no: str, tier: str = "C", **extra: Any) -> dict[str, Any]:
+async def set_tier(
+    api: RunningApi, offender_no: str, tier: str = "C", **extra: Any
+) -> dict[str, Any]:
     body = await api.gql(
         """mutation($input: CaseInformationInput!) { updateCaseInformation(input: $input) {
              __typename ... on CaseInformation { tier version } ... on Error { code message } } }""",
-        {"input": {"offenderNo": offender_no, "tier": tier, "probationService": "ENGLAND", **extra}},
+        {
+            "input": {
+                "offenderNo": offender_no,
+                "tier": tier,
+                "probationService": "ENGLAND",
+                **extra,
+            }
+        },
     )
     assert "errors" not in body, body
     result = body["data"]["updateCaseInformation"]
@@ -51,7 +60,9 @@ async def recommended(api: RunningApi, offender_no: str) -> str:
     return str(body["data"]["prisoner"]["recommendedPomType"])
 
 
-async def active_poms(api: RunningApi, prison: str = "LEI", pom_type: str | None = None) -> list[dict[str, Any]]:
+async def active_poms(
+    api: RunningApi, prison: str = "LEI", pom_type: str | None = None
+) -> list[dict[str, Any]]:
     data = await roster(api, prison)
     poms = [p for p in data["poms"] if p["status"] == "ACTIVE"]
     return [p for p in poms if pom_type is None or p["pomType"] == pom_type]
@@ -78,13 +89,19 @@ DEALLOCATE_SECONDARY = ALLOCATE.replace("allocatePrimaryPom", "deallocateSeconda
 )
 
 
-async def allocate(api: RunningApi, offender_no: str, staff_id: int, **extra: Any) -> dict[str, Any]:
-    body = await api.gql(ALLOCATE, {"input": {"offenderNo": offender_no, "staffId": staff_id, **extra}})
+async def allocate(
+    api: RunningApi, offender_no: str, staff_id: int, **extra: Any
+) -> dict[str, Any]:
+    body = await api.gql(
+        ALLOCATE, {"input": {"offenderNo": offender_no, "staffId": staff_id, **extra}}
+    )
     assert "errors" not in body, body
     return body["data"]["allocatePrimaryPom"]  # type: ignore[no-any-return]
 
 
-async def ready_prisoner_and_pom(api: RunningApi, prison: str = "LEI") -> tuple[str, dict[str, Any]]:
+async def ready_prisoner_and_pom(
+    api: RunningApi, prison: str = "LEI"
+) -> tuple[str, dict[str, Any]]:
     """A fresh prisoner with a tier, and an active POM of the recommended type."""
     no = await fresh_prisoner(api, prison)
     await set_tier(api, no, "C")

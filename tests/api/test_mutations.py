@@ -30,7 +30,8 @@ async def db_counts(database_url: str, offender_no: str) -> tuple[int, int]:
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    text("SELECT count(*) FROM allocation WHERE offender_no = :no"), {"no": offender_no}
+                    text("SELECT count(*) FROM allocation WHERE offender_no = :no"),
+                    {"no": offender_no},
                 )
             ).scalar_one()
             events = (
@@ -55,11 +56,16 @@ async def test_allocate_then_reallocate_records_events(api: RunningApi) -> None:
     assert [(e["event"], e["trigger"], e["allocationVersion"]) for e in first["history"]] == [
         ("ALLOCATE_PRIMARY_POM", "USER", 1)
     ]
-    others = [p for p in await active_poms(api, "LEI", pom["pomType"]) if p["staffId"] != pom["staffId"]]
+    others = [
+        p for p in await active_poms(api, "LEI", pom["pomType"]) if p["staffId"] != pom["staffId"]
+    ]
     second = await allocate(api, no, others[0]["staffId"], expectedVersion=1)
     assert second["__typename"] == "Allocation", second
     assert second["version"] == 2
-    assert [e["event"] for e in second["history"]] == ["ALLOCATE_PRIMARY_POM", "REALLOCATE_PRIMARY_POM"]
+    assert [e["event"] for e in second["history"]] == [
+        "ALLOCATE_PRIMARY_POM",
+        "REALLOCATE_PRIMARY_POM",
+    ]
 
 
 async def test_allocation_then_query_shows_it_with_history(api: RunningApi) -> None:
@@ -75,23 +81,33 @@ async def test_allocation_then_query_shows_it_with_history(api: RunningApi) -> N
     assert allocation["primaryPom"]["staffId"] == pom["staffId"]
     assert allocation["primaryPom"]["lastName"] == pom["lastName"]
     assert allocation["history"] == [
-        {"event": "ALLOCATE_PRIMARY_POM", "primaryPomStaffId": pom["staffId"], "createdBy": "SPO_MULTI"}
+        {
+            "event": "ALLOCATE_PRIMARY_POM",
+            "primaryPomStaffId": pom["staffId"],
+            "createdBy": "SPO_MULTI",
+        }
     ]
 
 
 async def test_secondary_needs_primary_and_a_different_pom(api: RunningApi) -> None:
     no, pom = await ready_prisoner_and_pom(api)
     others = [p for p in await active_poms(api) if p["staffId"] != pom["staffId"]]
-    no_primary = await api.gql(ALLOCATE_SECONDARY, {"input": {"offenderNo": no, "staffId": others[0]["staffId"]}})
+    no_primary = await api.gql(
+        ALLOCATE_SECONDARY, {"input": {"offenderNo": no, "staffId": others[0]["staffId"]}}
+    )
     assert no_primary["data"]["allocateSecondaryPom"]["code"] == "NO_PRIMARY_POM"
     assert await db_counts(api.settings.database_url or "", no) == (0, 0)
 
     await allocate(api, no, pom["staffId"])
-    same = await api.gql(ALLOCATE_SECONDARY, {"input": {"offenderNo": no, "staffId": pom["staffId"]}})
+    same = await api.gql(
+        ALLOCATE_SECONDARY, {"input": {"offenderNo": no, "staffId": pom["staffId"]}}
+    )
     assert same["data"]["allocateSecondaryPom"]["__typename"] == "NotAllowedError"
     assert same["data"]["allocateSecondaryPom"]["code"] == "SAME_AS_PRIMARY_POM"
 
-    ok = await api.gql(ALLOCATE_SECONDARY, {"input": {"offenderNo": no, "staffId": others[0]["staffId"]}})
+    ok = await api.gql(
+        ALLOCATE_SECONDARY, {"input": {"offenderNo": no, "staffId": others[0]["staffId"]}}
+    )
     result = ok["data"]["allocateSecondaryPom"]
     assert result["__typename"] == "Allocation"
     assert result["secondaryPomStaffId"] == others[0]["staffId"]
@@ -152,7 +168,10 @@ async def test_allocation_needs_a_tier(api: RunningApi) -> None:
     no = await fresh_prisoner(api)
     poms = await active_poms(api)
     result = await allocate(api, no, poms[0]["staffId"])
-    assert (result["__typename"], result["code"]) == ("NotAllowedError", "CASE_INFORMATION_REQUIRED")
+    assert (result["__typename"], result["code"]) == (
+        "NotAllowedError",
+        "CASE_INFORMATION_REQUIRED",
+    )
     assert await db_counts(api.settings.database_url or "", no) == (0, 0)
 
 
@@ -181,13 +200,20 @@ async def test_override_reasons_required_and_validated(api: RunningApi) -> None:
     other_type = "PRISON" if wanted == "PROBATION" else "PROBATION"
     against = (await active_poms(api, "LEI", other_type))[0]
     missing = await allocate(api, no, against["staffId"])
-    assert (missing["__typename"], missing["code"]) == ("ValidationError", "OVERRIDE_REASON_REQUIRED")
+    assert (missing["__typename"], missing["code"]) == (
+        "ValidationError",
+        "OVERRIDE_REASON_REQUIRED",
+    )
     need_detail = await allocate(api, no, against["staffId"], overrideReasons=["OTHER"])
     assert need_detail["code"] == "OVERRIDE_DETAIL_REQUIRED"
     assert need_detail["field"] == "overrideDetail"
     assert await db_counts(api.settings.database_url or "", no) == (0, 0)
     ok = await allocate(
-        api, no, against["staffId"], overrideReasons=["OTHER", "NO_STAFF"], overrideDetail="Only one in"
+        api,
+        no,
+        against["staffId"],
+        overrideReasons=["OTHER", "NO_STAFF"],
+        overrideDetail="Only one in",
     )
     assert ok["__typename"] == "Allocation", ok
     assert set(ok["overrideReasons"]) == {"OTHER", "NO_STAFF"}
@@ -199,7 +225,11 @@ async def test_stale_expected_version_conflicts(api: RunningApi) -> None:
     assert (await allocate(api, no, pom["staffId"]))["version"] == 1
     stale = await api.gql(DEALLOCATE_PRIMARY, {"input": {"offenderNo": no, "expectedVersion": 0}})
     result = stale["data"]["deallocatePrimaryPom"]
-    assert (result["__typename"], result["code"], result["currentVersion"]) == ("ConflictError", "STALE_VERSION", 1)
+    assert (result["__typename"], result["code"], result["currentVersion"]) == (
+        "ConflictError",
+        "STALE_VERSION",
+        1,
+    )
     assert await db_counts(api.settings.database_url or "", no) == (1, 1)
 
 
@@ -212,7 +242,10 @@ async def test_prison_outside_caseload_is_not_allowed(api: RunningApi) -> None:
         {"input": {"offenderNo": no, "staffId": pom["staffId"]}},
         token=token,
     )
-    assert body["data"]["allocatePrimaryPom"] == {"__typename": "NotAllowedError", "code": "FORBIDDEN_PRISON"}
+    assert body["data"]["allocatePrimaryPom"] == {
+        "__typename": "NotAllowedError",
+        "code": "FORBIDDEN_PRISON",
+    }
     assert await db_counts(api.settings.database_url or "", no) == (0, 0)
 
 
@@ -223,7 +256,9 @@ async def test_idempotency_key_replays_without_writing(api: RunningApi) -> None:
     assert first["__typename"] == again["__typename"] == "Allocation"
     assert again["version"] == first["version"] == 1
     assert await db_counts(api.settings.database_url or "", no) == (1, 1)
-    other = [p for p in await active_poms(api, "LEI", pom["pomType"]) if p["staffId"] != pom["staffId"]][0]
+    other = next(
+        p for p in await active_poms(api, "LEI", pom["pomType"]) if p["staffId"] != pom["staffId"]
+    )
     reused = await allocate(api, no, other["staffId"], idempotencyKey="retry-me-1")
     assert (reused["__typename"], reused["code"]) == ("ConflictError", "IDEMPOTENCY_KEY_REUSED")
 
@@ -279,14 +314,22 @@ async def test_pom_details_bounds_and_inactive_releases_cases(api: RunningApi) -
     poms = await active_poms(api, "BXI")
     staff_id = poms[-1]["staffId"]
     for pattern in (0.05, 1.1, 0.333):
-        body = await api.gql(query, {"input": {"staffId": staff_id, "prisonCode": "BXI", "workingPattern": pattern}})
+        body = await api.gql(
+            query, {"input": {"staffId": staff_id, "prisonCode": "BXI", "workingPattern": pattern}}
+        )
         assert body["data"]["updatePomDetails"]["code"] == "INVALID_WORKING_PATTERN", pattern
     for pattern in (0.1, 1.0, 0.5):
-        body = await api.gql(query, {"input": {"staffId": staff_id, "prisonCode": "BXI", "workingPattern": pattern}})
+        body = await api.gql(
+            query, {"input": {"staffId": staff_id, "prisonCode": "BXI", "workingPattern": pattern}}
+        )
         assert body["data"]["updatePomDetails"]["workingPattern"] == pattern
-    unknown = await api.gql(query, {"input": {"staffId": 424242, "prisonCode": "BXI", "workingPattern": 0.5}})
+    unknown = await api.gql(
+        query, {"input": {"staffId": 424242, "prisonCode": "BXI", "workingPattern": 0.5}}
+    )
     assert unknown["data"]["updatePomDetails"]["code"] == "POM_NOT_FOUND"
-    bad_prison = await api.gql(query, {"input": {"staffId": staff_id, "prisonCode": "leeds", "status": "ACTIVE"}})
+    bad_prison = await api.gql(
+        query, {"input": {"staffId": staff_id, "prisonCode": "leeds", "status": "ACTIVE"}}
+    )
     assert bad_prison["data"]["updatePomDetails"]["code"] == "INVALID_PRISON_CODE"
 
     # Give the POM a case, then make them inactive: the case is deallocated (INACTIVE_POM).
@@ -294,7 +337,9 @@ async def test_pom_details_bounds_and_inactive_releases_cases(api: RunningApi) -
     wanted = await recommended(api, no)
     pom = next(p for p in await active_poms(api, "BXI", wanted))
     assert (await allocate(api, no, pom["staffId"]))["__typename"] == "Allocation"
-    body = await api.gql(query, {"input": {"staffId": pom["staffId"], "prisonCode": "BXI", "status": "INACTIVE"}})
+    body = await api.gql(
+        query, {"input": {"staffId": pom["staffId"], "prisonCode": "BXI", "status": "INACTIVE"}}
+    )
     assert body["data"]["updatePomDetails"]["status"] == "INACTIVE"
     after = await api.gql(
         """query($no: String!) { prisoner(offenderNo: $no) { allocation {
@@ -303,10 +348,15 @@ async def test_pom_details_bounds_and_inactive_releases_cases(api: RunningApi) -
     )
     allocation = after["data"]["prisoner"]["allocation"]
     assert allocation["primaryPomStaffId"] is None
-    assert allocation["history"][-1] == {"event": "DEALLOCATE_PRIMARY_POM", "trigger": "INACTIVE_POM"}
+    assert allocation["history"][-1] == {
+        "event": "DEALLOCATE_PRIMARY_POM",
+        "trigger": "INACTIVE_POM",
+    }
     # An inactive POM cannot be given new cases.
     no2, _ = await ready_prisoner_and_pom(api, "BXI")
     refused = await allocate(api, no2, pom["staffId"])
     # The POM check comes before the override check, so the type does not matter.
     assert (refused["__typename"], refused["code"]) == ("NotAllowedError", "POM_NOT_ACTIVE")
-    await api.gql(query, {"input": {"staffId": pom["staffId"], "prisonCode": "BXI", "status": "ACTIVE"}})
+    await api.gql(
+        query, {"input": {"staffId": pom["staffId"], "prisonCode": "BXI", "status": "ACTIVE"}}
+    )

@@ -26,7 +26,9 @@ def expected_roster(api: RunningApi, prison: str) -> list[str]:
     today = api.sandbox.data.today
     records = [Prisoner.model_validate(p) for p in api.sandbox.data.prisoners(prison)]
     eligible = [p for p in records if in_prison_list(p) and is_omic_eligible(p, today)]
-    eligible.sort(key=lambda p: ((p.lastName or "").upper(), (p.firstName or "").upper(), p.prisonerNumber))
+    eligible.sort(
+        key=lambda p: ((p.lastName or "").upper(), (p.firstName or "").upper(), p.prisonerNumber)
+    )
     return [p.prisonerNumber for p in eligible]
 
 
@@ -45,7 +47,10 @@ async def test_first_page_joins_allocations_and_pom_names(api: RunningApi) -> No
     assert page["pageInfo"]["hasPreviousPage"] is False
     assert all(n["prisonId"] == "LEI" for n in page["nodes"])
     assert {n["legalStatus"] for n in page["nodes"]} <= {
-        "SENTENCED", "INDETERMINATE_SENTENCE", "RECALL", "IMMIGRATION_DETAINEE"
+        "SENTENCED",
+        "INDETERMINATE_SENTENCE",
+        "RECALL",
+        "IMMIGRATION_DETAINEE",
     }
     if no in roster[:50]:
         node = next(n for n in page["nodes"] if n["offenderNo"] == no)
@@ -73,10 +78,16 @@ async def test_filters_partition_the_roster_and_match_the_summary(api: RunningAp
     assert summary["allocated"] == prison["allocated"]["totalCount"]
     assert summary["unallocated"] == prison["unallocated"]["totalCount"]
     assert summary["missingCaseInformation"] == prison["missing"]["totalCount"]
-    assert summary["allocated"] + summary["unallocated"] + summary["missingCaseInformation"] == summary["total"]
+    assert (
+        summary["allocated"] + summary["unallocated"] + summary["missingCaseInformation"]
+        == summary["total"]
+    )
     assert all(n["allocation"]["primaryPomStaffId"] for n in prison["allocated"]["nodes"])
     assert all(n["caseInformation"]["tier"] for n in prison["unallocated"]["nodes"])
-    assert all(n["caseInformation"] is None or n["caseInformation"]["tier"] is None for n in prison["missing"]["nodes"])
+    assert all(
+        n["caseInformation"] is None or n["caseInformation"]["tier"] is None
+        for n in prison["missing"]["nodes"]
+    )
 
 
 async def test_pom_and_caseload(api: RunningApi) -> None:

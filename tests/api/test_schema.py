@@ -19,7 +19,9 @@ SDL = Path(__file__).resolve().parents[2] / "allocation_api" / "schema" / "schem
 
 def test_committed_sdl_is_current() -> None:
     current = build_schema(Settings(_env_file=None, mode="dev")).as_str() + "\n"
-    assert SDL.read_text() == current, "run: allocation-api export-schema > allocation_api/schema/schema.graphql"
+    assert SDL.read_text() == current, (
+        "run: allocation-api export-schema > allocation_api/schema/schema.graphql"
+    )
 
 
 def _decided(field: StrawberryField) -> bool:
@@ -53,7 +55,10 @@ def _object_types(annotation: object) -> list[StrawberryObjectDefinition]:
 def test_every_reachable_field_has_a_permission_decision() -> None:
     seen: set[str] = set()
     undecided: list[str] = []
-    queue = [get_object_definition(Query, strict=True), get_object_definition(Mutation, strict=True)]
+    queue = [
+        get_object_definition(Query, strict=True),
+        get_object_definition(Mutation, strict=True),
+    ]
     while queue:
         definition = queue.pop()
         if definition.name in seen:
@@ -65,7 +70,15 @@ def test_every_reachable_field_has_a_permission_decision() -> None:
             if not _decided(field):
                 undecided.append(f"{definition.name}.{field.python_name}")
             queue.extend(_object_types(field.type))
-    assert seen >= {"Query", "Mutation", "Prison", "Prisoner", "Pom", "Allocation", "AllocationEvent"}
+    assert seen >= {
+        "Query",
+        "Mutation",
+        "Prison",
+        "Prisoner",
+        "Pom",
+        "Allocation",
+        "AllocationEvent",
+    }
     assert undecided == [], f"fields without a permission decision: {undecided}"
 
 

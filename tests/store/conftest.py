@@ -45,13 +45,13 @@ def _offender_no(n: int) -> str:
     return f"{letters[n // 10_000 % 26]}{n % 10_000:04d}{letters[n // 260_000 % 26]}Z"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def new_offender_no() -> Callable[[], str]:
     """Returns a function giving a valid prisoner number not used before in this session."""
     return lambda: _offender_no(next(_numbers))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def new_staff_id() -> Callable[[], int]:
     """Returns a function giving a staff id not used before in this session."""
     return lambda: 100_000 + next(_numbers)

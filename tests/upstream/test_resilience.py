@@ -480,3 +480,13 @@ async def test_errors_are_always_from_our_tree(box: Sandbox) -> None:
             box.set_fault("prison-api", fault)
             with pytest.raises(UpstreamError):
                 await ups.prison_api.movements_on(box.data.today)
+
+
+async def test_204_is_an_empty_answer(box: Sandbox) -> None:
+    async with await opened(box) as ups:
+        box.set_fault("prison-api", Fault(status=204, path="/api/"))
+        assert await ups.prison_api.staff_by_ids([1, 2]) == []
+        assert await ups.prison_api.movements_on(box.data.today) == []
+        assert await ups.prison_api.poms_at_prison("LEI") == []
+        assert await ups.prison_api.agency("LEI") is None
+        assert ups.breakers()["prison-api"] == "closed"
