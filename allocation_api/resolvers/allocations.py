@@ -8,7 +8,7 @@ from allocation_api.schema import types as t
 
 
 async def allocation(ctx: RequestContext, offender_no: str) -> t.Allocation | None:
-    row = await ctx.loaders.allocation_by_offender_no.load(offender_no)
+    row = await ctx.loaders.allocation(offender_no)
     return None if row is None else mapping.allocation(row)
 
 

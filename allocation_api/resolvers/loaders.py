@@ -12,6 +12,7 @@ Names follow `<Thing>By<Key>Loader` habits, as attributes.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -21,14 +22,12 @@ from strawberry.dataloader import DataLoader
 
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.store import repositories as repo
+from allocation_api.store.owned_records import OwnedRecord, owned_records_by_offender_nos
 from allocation_api.store.tables import (
     Allocation,
     AllocationEvent,
     CaseInformation,
-    EarlyAllocation,
-    ParoleReview,
     PomDetail,
-    ResponsibilityOverride,
 )
 from allocation_api.upstream import Upstreams
 from allocation_api.upstream.models import Agency, Prisoner, StaffDetail, StaffRole
@@ -65,6 +64,14 @@ def _many_per_key(
     return DataLoader(load_fn=load)
 
 
+async def _load_owned(
+    sessions: async_sessionmaker[AsyncSession], nos: list[str]
+) -> list[OwnedRecord]:
+    async with sessions() as session:
+        found = await owned_records_by_offender_nos(session, nos)
+    return [found.get(no) or OwnedRecord(offender_no=no) for no in nos]
+
+
 class Loaders:
     """All loaders of one request."""
 
@@ -80,26 +87,16 @@ class Loaders:
         self._caches = caches
 
         # --- owned store ---------------------------------------------------
-        self.allocation_by_offender_no: DataLoader[str, Allocation | None] = _one_per_key(
-            sessions, repo.allocations_by_offender_nos
-        )
-        self.case_information_by_offender_no: DataLoader[str, CaseInformation | None] = (
-            _one_per_key(sessions, repo.case_information_by_offender_nos)
+        # Allocation, case information and the handover inputs of a prisoner
+        # come from ONE statement per batch (see store/owned_records.py).
+        self.owned_by_offender_no: DataLoader[str, OwnedRecord] = DataLoader(
+            load_fn=functools.partial(_load_owned, sessions)
         )
         self.events_by_offender_no: DataLoader[str, list[AllocationEvent]] = _many_per_key(
             sessions, repo.events_by_offender_nos
         )
         self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetail | None] = _one_per_key(
             sessions, repo.pom_details_by_keys
-        )
-        self.override_by_offender_no: DataLoader[str, ResponsibilityOverride | None] = _one_per_key(
-            sessions, repo.responsibility_overrides_by_offender_nos
-        )
-        self.parole_reviews_by_offender_no: DataLoader[str, list[ParoleReview]] = _many_per_key(
-            sessions, repo.parole_reviews_by_offender_nos
-        )
-        self.early_allocations_by_offender_no: DataLoader[str, list[EarlyAllocation]] = (
-            _many_per_key(sessions, repo.early_allocations_by_offender_nos)
         )
 
         async def load_caseloads(keys: list[tuple[int, str]]) -> list[list[Allocation]]:
@@ -130,6 +127,12 @@ class Loaders:
             load_fn=self._load_staff, max_batch_size=max_batch_size
         )
         self.agency_by_id: DataLoader[str, Agency | None] = DataLoader(load_fn=self._load_agencies)
+
+    async def allocation(self, offender_no: str) -> Allocation | None:
+        return (await self.owned_by_offender_no.load(offender_no)).allocation
+
+    async def case_information(self, offender_no: str) -> CaseInformation | None:
+        return (await self.owned_by_offender_no.load(offender_no)).case_information
 
     async def _load_prisoners(self, nos: list[str]) -> list[Prisoner | None]:
         async def fetch(missing: list[str]) -> dict[str, Prisoner | None]:

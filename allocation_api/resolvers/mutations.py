@@ -309,7 +309,7 @@ async def _write_allocation(
                     created_by_username=ctx.identity.username or ctx.identity.client_id,
                 ),
             )
-    forget(ctx.loaders.allocation_by_offender_no, offender_no)
+    forget(ctx.loaders.owned_by_offender_no, offender_no)
     forget(ctx.loaders.events_by_offender_no, offender_no)
     return mapping.allocation(saved)
 
@@ -337,7 +337,7 @@ async def _allocate_primary_pom(ctx: RequestContext, inp: AllocatePrimaryPomInpu
             f"{offender_no} is not in scope of OMiC (age, legal status or sentence)",
             code="PRISONER_NOT_ELIGIBLE",
         )
-    case_info = await ctx.loaders.case_information_by_offender_no.load(offender_no)
+    case_info = await ctx.loaders.case_information(offender_no)
     if case_info is None or case_info.tier is None:
         raise NotAllowed(
             f"{offender_no} needs case information with a tier before allocation",
@@ -503,7 +503,7 @@ async def _deallocate(ctx: RequestContext, inp: DeallocateInput, *, primary: boo
     expected = _expected_version(inp.expected_version)
     key = _idempotency_key(inp.idempotency_key)
     operation = "deallocatePrimaryPom" if primary else "deallocateSecondaryPom"
-    current = await ctx.loaders.allocation_by_offender_no.load(offender_no)
+    current = await ctx.loaders.allocation(offender_no)
     if current is None:
         raise NotFound(f"{offender_no} has never been allocated", code="ALLOCATION_NOT_FOUND")
     prison = await _require_prison_access(ctx, current.prison_code)
@@ -624,7 +624,7 @@ async def _update_case_information(
             setattr(row, name, value)
         row.updated_by_username = ctx.identity.username or ctx.identity.client_id
         saved = await repo.upsert_case_information(session, row)
-    forget(ctx.loaders.case_information_by_offender_no, offender_no)
+    forget(ctx.loaders.owned_by_offender_no, offender_no)
     return mapping.case_information(saved)
 
 

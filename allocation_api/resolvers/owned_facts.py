@@ -2,13 +2,11 @@
 
 Case information (MAPPA, Wales), the responsibility override, parole reviews
 (THD of the latest review of the current sentence) and early allocation
-assessments come from the owned store through batched loaders, so a page of
-prisoners costs one statement per kind, not one per prisoner.
+assessments come from the owned store through one batched loader, so a page of
+prisoners costs one statement in all, not one per prisoner or per kind.
 """
 
 from __future__ import annotations
-
-import asyncio
 
 from allocation_api.context import RequestContext
 from allocation_api.rules.early_allocation import (
@@ -35,14 +33,9 @@ def _current_sentence_reviews(
 
 
 async def owned_facts(ctx: RequestContext, prisoner: Prisoner) -> OwnedFacts:
-    no = prisoner.prisonerNumber
-    loaders = ctx.loaders
-    case_info, override, reviews, assessments = await asyncio.gather(
-        loaders.case_information_by_offender_no.load(no),
-        loaders.override_by_offender_no.load(no),
-        loaders.parole_reviews_by_offender_no.load(no),
-        loaders.early_allocations_by_offender_no.load(no),
-    )
+    owned = await ctx.loaders.owned_by_offender_no.load(prisoner.prisonerNumber)
+    case_info, override = owned.case_information, owned.responsibility_override
+    reviews, assessments = owned.parole_reviews, owned.early_allocations
     current = _current_sentence_reviews(reviews, prisoner)
     latest = max(current, key=lambda r: (r.created_at, r.id or 0), default=None)
     completed = [r for r in current if r.completed]

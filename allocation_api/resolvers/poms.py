@@ -87,8 +87,6 @@ async def caseload(
     start, size = page_bounds(first, after, ctx.settings.max_page_size)
     rows = await ctx.loaders.caseload_by_staff_and_prison.load((node.staff_id, node.prison_code))
     page = rows[start : start + size]
-    for row in page:
-        ctx.loaders.allocation_by_offender_no.prime(row.offender_no, row)
     return t.AllocationConnection(
         nodes=[mapping.allocation(row) for row in page],
         page_info=mapping.page_info(start, start + len(page), len(rows)),
@@ -105,7 +103,7 @@ async def caseload_counts(ctx: RequestContext, node: t.Pom) -> t.CaseloadCounts:
     """Counts over the whole caseload; responsibility needs each prisoner's NOMIS dates."""
     rows = await ctx.loaders.caseload_by_staff_and_prison.load((node.staff_id, node.prison_code))
     nos = [row.offender_no for row in rows]
-    case_infos = await ctx.loaders.case_information_by_offender_no.load_many(nos)
+    case_infos = [r.case_information for r in await ctx.loaders.owned_by_offender_no.load_many(nos)]
     try:
         prisoners: list[Prisoner | None] = list(await ctx.loaders.prisoner_by_no.load_many(nos))
     except UpstreamError:

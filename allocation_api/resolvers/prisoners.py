@@ -26,9 +26,8 @@ async def prisoner(ctx: RequestContext, offender_no: str) -> t.Prisoner | None:
     try:
         found = await ctx.loaders.prisoner_by_no.load(no)
     except UpstreamError as error:
-        if await ctx.loaders.allocation_by_offender_no.load(no) is None and (
-            await ctx.loaders.case_information_by_offender_no.load(no) is None
-        ):
+        owned = await ctx.loaders.owned_by_offender_no.load(no)
+        if owned.allocation is None and owned.case_information is None:
             raise
         return mapping.prisoner_unavailable(no, error)
     return None if found is None else mapping.prisoner(found, ctx.today)
@@ -44,7 +43,7 @@ async def prisoner_for_case(ctx: RequestContext, offender_no: str) -> t.Prisoner
 
 
 async def case_information(ctx: RequestContext, offender_no: str) -> t.CaseInformation | None:
-    row = await ctx.loaders.case_information_by_offender_no.load(offender_no)
+    row = await ctx.loaders.case_information(offender_no)
     return None if row is None else mapping.case_information(row)
 
 
@@ -73,8 +72,8 @@ async def handover(ctx: RequestContext, node: t.Prisoner) -> t.Handover | None:
 async def recommended_pom_type_for(ctx: RequestContext, record: Prisoner) -> PomType:
     """Recommended POM type: immigration / COM-responsible -> prison; tier A/B -> probation."""
     result = await handover_result(ctx, record)
-    case_info = await ctx.loaders.case_information_by_offender_no.load(record.prisonerNumber)
-    override = await ctx.loaders.override_by_offender_no.load(record.prisonerNumber)
+    owned = await ctx.loaders.owned_by_offender_no.load(record.prisonerNumber)
+    case_info, override = owned.case_information, owned.responsibility_override
     recommended = pom_type_rules.recommended_pom_type(
         record,
         tier=None if case_info is None or case_info.tier is None else str(case_info.tier),

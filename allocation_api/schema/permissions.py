@@ -80,7 +80,7 @@ class CanReadPrisoner(_Permission):
     async def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         ctx = info.context
         offender_no = check_offender_no(kwargs["offender_no"])
-        allocation = await ctx.loaders.allocation_by_offender_no.load(offender_no)
+        allocation = await ctx.loaders.allocation(offender_no)
         prison: str | None
         try:
             prisoner = await ctx.loaders.prisoner_by_no.load(offender_no)

@@ -14,19 +14,21 @@ emits a platformdirs warning when XDG_RUNTIME_DIR is unset.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import re
 import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
 
-__all__ = ["EmbeddedPostgres", "start_embedded"]
+__all__ = ["EmbeddedPostgres", "is_abandoned", "start_embedded", "stop_abandoned"]
 
 _log = logging.getLogger(__name__)
 
@@ -34,6 +36,9 @@ DEFAULT_DATABASE = "allocation"
 SUPERUSER = "postgres"
 _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PSQL_TIMEOUT_S = 30
+_PG_CTL_TIMEOUT_S = 15
+# pgserver runs PostgreSQL as this system user when started by root.
+_ROOT_RUNS_AS = "pgserver"
 
 
 class EmbeddedPostgres:
@@ -57,8 +62,7 @@ class EmbeddedPostgres:
         """Start (or attach to) the cluster, create the database if missing, return its URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         _forget_dead_handles(self.pgdata)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _quiet_pgserver():
             from pgserver.postgres_server import get_server
 
             self._server = get_server(self.pgdata, cleanup_mode="stop")
@@ -104,10 +108,8 @@ class EmbeddedPostgres:
         return Path(socket_dir)
 
     def _psql(self, sql: str) -> str:
-        from pgserver._commands import POSTGRES_BIN_PATH
-
         command = [
-            str(POSTGRES_BIN_PATH / "psql"),
+            str(_postgres_bin() / "psql"),
             *("-h", str(self._socket_dir()), "-U", SUPERUSER, "-d", "postgres"),
             *("-v", "ON_ERROR_STOP=1", "-X", "-q", "-t", "-A", "-c", sql),
         ]
@@ -124,6 +126,52 @@ async def start_embedded(
     server = EmbeddedPostgres(data_dir, database=database)
     url = await asyncio.to_thread(server.start)
     return server, url
+
+
+def is_abandoned(pgdata: Path) -> bool:
+    """True when every process recorded as using this cluster is gone.
+
+    A process killed outright (SIGKILL, a CI timeout) never stops its
+    server; this is how a later process recognises the leftover.
+    """
+    try:
+        pids = json.loads((pgdata / ".handle_pids.json").read_text())
+    except (OSError, ValueError):
+        return False  # not started yet, or not a pgserver cluster: leave it alone
+    return isinstance(pids, list) and not any(
+        isinstance(pid, int) and _pid_alive(pid) for pid in pids
+    )
+
+
+def stop_abandoned(pgdata: Path) -> None:
+    """Stop an abandoned cluster at once (immediate mode: it is about to be thrown away)."""
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    command = [str(_postgres_bin() / "pg_ctl"), "-D", str(pgdata), "-m", "immediate", "-w"]
+    user = _ROOT_RUNS_AS if os.geteuid() == 0 else None
+    with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        subprocess.run(
+            [*command, "stop"],
+            check=True,
+            capture_output=True,
+            timeout=_PG_CTL_TIMEOUT_S,
+            user=user,
+        )
+
+
+@contextlib.contextmanager
+def _quiet_pgserver() -> Iterator[None]:
+    """Importing pgserver warns (platformdirs) when XDG_RUNTIME_DIR is unset; that is harmless."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _postgres_bin() -> Path:
+    """The directory of the PostgreSQL binaries bundled with pgserver."""
+    with _quiet_pgserver():
+        from pgserver._commands import POSTGRES_BIN_PATH
+    return Path(POSTGRES_BIN_PATH)
 
 
 def _check_database_name(name: str) -> None:

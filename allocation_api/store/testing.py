@@ -34,7 +34,7 @@ from pathlib import Path
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from allocation_api.store.embedded import EmbeddedPostgres
+from allocation_api.store.embedded import EmbeddedPostgres, is_abandoned, stop_abandoned
 from allocation_api.store.migrate import run_migrations
 from allocation_api.store.urls import asyncpg_url, database_name, with_database
 
@@ -48,6 +48,7 @@ __all__ = [
 
 SERVER_URL_ENV = "ALLOCATION_API_TEST_DATABASE_URL"
 NAME_PREFIX = "allocation_test_"
+_TEMP_PREFIX = "allocation-api-test-pg-"
 
 # Every table of the owned store, emptied by `reset`.
 _OWNED_TABLES = (
@@ -134,7 +135,8 @@ class ScratchDatabases:
     def _start(self) -> str:
         configured = self._server_url or os.environ.get(SERVER_URL_ENV)
         if not configured:
-            self._temp_dir = Path(tempfile.mkdtemp(prefix="allocation-api-test-pg-"))
+            _remove_abandoned_servers()
+            self._temp_dir = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX))
             self._embedded = EmbeddedPostgres(self._temp_dir)
             self._embedded.start()
             configured = self._embedded.url("postgres")
@@ -159,6 +161,19 @@ async def drop_database_for_tests(url: str) -> None:
 async def reset_database_for_tests(url: str) -> None:
     """Empty every owned table of a database made by `database_for_tests`."""
     await _default.reset(url)
+
+
+def _remove_abandoned_servers() -> None:
+    """Stop and delete embedded test servers whose test process was killed.
+
+    Normally the exit hook does this; a process killed outright cannot run
+    it, and its server would otherwise run until the machine restarts.
+    """
+    for directory in Path(tempfile.gettempdir()).glob(f"{_TEMP_PREFIX}*"):
+        pgdata = directory / "pgdata"
+        if is_abandoned(pgdata):
+            stop_abandoned(pgdata)
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _test_database_name(url: str) -> str:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from allocation_api.store.embedded import EmbeddedPostgres, start_embedded
+from allocation_api.store.embedded import (
+    EmbeddedPostgres,
+    is_abandoned,
+    start_embedded,
+    stop_abandoned,
+)
 from allocation_api.store.engine import create_engine, session_factory
 from allocation_api.store.migrate import run_migrations
 from allocation_api.store.reads import allocations_by_offender_nos
@@ -17,8 +22,13 @@ from allocation_api.store.writes import lock_allocation
 NEVER_A_LIVE_PID = 2**22 + 12_345  # above Linux's default pid_max
 
 
-async def test_data_survives_a_stop_and_start(tmp_path: Path) -> None:
-    data_dir = tmp_path / "allocation-api"
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cluster for the module (initdb is the slow part); each test starts and stops it."""
+    return tmp_path_factory.mktemp("embedded") / "allocation-api"
+
+
+async def test_data_survives_a_stop_and_start(data_dir: Path) -> None:
     pgdata = data_dir / "pgdata"
 
     server, url = await start_embedded(data_dir)
@@ -48,6 +58,21 @@ async def test_data_survives_a_stop_and_start(tmp_path: Path) -> None:
         await asyncio.to_thread(server.stop)
     assert found["A1234BC"].prison_code == "LEI"
     assert not (pgdata / "postmaster.pid").exists()
+
+
+async def test_a_server_whose_users_all_died_is_recognised_and_stopped(data_dir: Path) -> None:
+    server, _ = await start_embedded(data_dir)
+    try:
+        assert not is_abandoned(server.pgdata)  # this process still uses it
+        # What a test process killed by SIGKILL leaves: a running server, no live user.
+        (server.pgdata / ".handle_pids.json").write_text(json.dumps([NEVER_A_LIVE_PID]))
+        assert is_abandoned(server.pgdata)
+
+        await asyncio.to_thread(stop_abandoned, server.pgdata)
+
+        assert not (server.pgdata / "postmaster.pid").exists()
+    finally:
+        await asyncio.to_thread(server.stop)
 
 
 @pytest.mark.parametrize("name", ["Allocation", "alloc-ation", "a; DROP DATABASE x", ""])

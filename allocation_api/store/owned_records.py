@@ -1,0 +1,93 @@
+"""Everything the store holds about a set of prisoners, in ONE statement.
+
+A prison page asks, per prisoner, for the allocation, the case information
+(tier) and the handover inputs (responsibility override, parole reviews,
+early allocation assessments). Five separate batched reads would be five
+round trips per page; this read returns all of it for the whole batch with
+one statement: one row per requested number, each kind as a JSON document
+(`to_jsonb` of the row, or a `jsonb_agg` of rows in id order), validated back
+into the table models. History (events) stays separate: it is only read when
+asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from allocation_api.store.failures import translate_store_errors
+from allocation_api.store.tables import (
+    Allocation,
+    CaseInformation,
+    EarlyAllocation,
+    ParoleReview,
+    ResponsibilityOverride,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedRecord:
+    """The owned data of one prisoner (absent kinds are None / empty)."""
+
+    offender_no: str
+    allocation: Allocation | None = None
+    case_information: CaseInformation | None = None
+    responsibility_override: ResponsibilityOverride | None = None
+    parole_reviews: list[ParoleReview] = field(default_factory=list)
+    early_allocations: list[EarlyAllocation] = field(default_factory=list)
+
+
+_STATEMENT = sa.text(
+    """
+    SELECT k.offender_no,
+      (SELECT to_jsonb(a) FROM allocation a WHERE a.offender_no = k.offender_no) AS allocation,
+      (SELECT to_jsonb(c) FROM case_information c WHERE c.offender_no = k.offender_no)
+        AS case_information,
+      (SELECT to_jsonb(o) FROM responsibility_override o WHERE o.offender_no = k.offender_no)
+        AS responsibility_override,
+      (SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.id), '[]'::jsonb)
+         FROM parole_review p WHERE p.offender_no = k.offender_no) AS parole_reviews,
+      (SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.id), '[]'::jsonb)
+         FROM early_allocation e WHERE e.offender_no = k.offender_no) AS early_allocations
+    FROM unnest(:nos) AS k(offender_no)
+    """
+).bindparams(sa.bindparam("nos", type_=pg.ARRAY(sa.Text)))
+
+
+def _json(value: Any) -> Any:
+    # asyncpg hands jsonb back as text unless a codec is set; accept both.
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+async def owned_records_by_offender_nos(
+    session: AsyncSession, nos: Sequence[str]
+) -> dict[str, OwnedRecord]:
+    """ONE statement for any number of prisoners; every requested number is present."""
+    unique = list(dict.fromkeys(nos))
+    if not unique:
+        return {}
+    async with translate_store_errors():
+        connection = await session.connection()
+        rows = (await connection.execute(_STATEMENT, {"nos": unique})).all()
+    found: dict[str, OwnedRecord] = {}
+    for no, allocation, case_info, override, reviews, assessments in rows:
+        allocation, case_info, override = _json(allocation), _json(case_info), _json(override)
+        found[no] = OwnedRecord(
+            offender_no=no,
+            allocation=None if allocation is None else Allocation.model_validate(allocation),
+            case_information=None
+            if case_info is None
+            else CaseInformation.model_validate(case_info),
+            responsibility_override=None
+            if override is None
+            else ResponsibilityOverride.model_validate(override),
+            parole_reviews=[ParoleReview.model_validate(r) for r in _json(reviews)],
+            early_allocations=[EarlyAllocation.model_validate(e) for e in _json(assessments)],
+        )
+    return found
