@@ -34,7 +34,7 @@ from allocation_api.upstream import Upstreams
 from allocation_api.upstream.fakes.keys import sandbox_key_fingerprint
 from allocation_api.web.errors import request_error
 from allocation_api.web.graphiql import STATIC_DIR, graphiql_page
-from allocation_api.web.graphql import GraphQLEndpoint, _json_response
+from allocation_api.web.graphql import GraphQLEndpoint, json_response
 from allocation_api.web.metrics import Metrics
 
 log = logging.getLogger("allocation_api")
@@ -104,7 +104,7 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
             return await endpoint.handle(request)
         if settings.is_dev and "text/html" in request.headers.get("accept", ""):
             return graphiql_page(request, dev_token)
-        return _json_response(
+        return json_response(
             request_error("Send GraphQL requests as POST application/json", "METHOD_NOT_ALLOWED"),
             405,
             {"Allow": "POST"},

@@ -59,7 +59,8 @@ class RequestContext:
     request_id: str
     today: dt.date = field(default_factory=today_in_london)
     _caseloads: frozenset[str] | None = None
-    _own_staff_id: int | bool | None = False
+    _own_staff_id: int | None = None
+    _own_staff_id_known: bool = False
     _memo: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
 
     @property
@@ -100,11 +101,10 @@ class RequestContext:
 
     async def own_staff_id(self) -> int | None:
         """The NOMIS staff id of the calling user (a POM reading their own cases)."""
-        if self._own_staff_id is False:
+        if not self._own_staff_id_known:
+            self._own_staff_id_known = True
             username = self.identity.username
-            if username is None:
-                self._own_staff_id = None
-            else:
+            if username is not None:
                 users = self.services.upstreams.user_roles
                 user = await self.services.caches.user_by_name.get(
                     username, lambda: users.user(username)

@@ -54,7 +54,7 @@ class GraphQLRequest:
     operation_name: str | None
 
 
-def _json_response(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
     return Response(
         orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
     )
@@ -148,15 +148,15 @@ class GraphQLEndpoint:
                 )
             parsed = _parse(await _read_body(request, settings.max_body_bytes))
         except _Refused as refused:
-            return _json_response(request_error(refused.message, refused.code), refused.status)
+            return json_response(request_error(refused.message, refused.code), refused.status)
         except Unauthenticated as error:
-            return _json_response(
+            return json_response(
                 request_error(error.message, "UNAUTHENTICATED"),
                 401,
                 {"WWW-Authenticate": _challenge(error, request.headers.get("authorization"))},
             )
         except JwksUnavailable as error:
-            return _json_response(request_error(error.message, error.code), 503)
+            return json_response(request_error(error.message, error.code), 503)
 
         context = new_context(services, identity, request_id)
         result = await self.schema.execute(
@@ -175,7 +175,7 @@ class GraphQLEndpoint:
             body["data"] = result.data
         if settings.debug_extensions_on:
             body["extensions"] = {"calls": counter.as_dict(), "requestId": request_id}
-        return _json_response(body, 200 if started_execution else 400)
+        return json_response(body, 200 if started_execution else 400)
 
 
 def _challenge(error: AllocationApiError, authorization: str | None) -> str:

@@ -118,13 +118,17 @@ async def test_a_statement_running_past_the_timeout_is_store_unavailable(
         await engine.dispose()
 
 
-async def test_an_exhausted_pool_is_store_unavailable(fresh_engine: AsyncEngine) -> None:
-    sessions: async_sessionmaker[AsyncSession] = session_factory(fresh_engine)
-    async with fresh_engine.connect() as holder:
-        await holder.exec_driver_sql("SELECT 1")  # the only connection, checked out
-        async with sessions() as session:
-            with pytest.raises(StoreUnavailable, match="in time"):
-                await allocations_by_offender_nos(session, ["A1111AA"])
+async def test_an_exhausted_pool_is_store_unavailable(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+    try:
+        async with engine.connect() as holder:
+            await holder.exec_driver_sql("SELECT 1")  # the only connection, checked out
+            async with sessions() as session:
+                with pytest.raises(StoreUnavailable, match="in time"):
+                    await allocations_by_offender_nos(session, ["A1111AA"])
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.parametrize("sqlstate", ["serialization_failure", "deadlock_detected"])

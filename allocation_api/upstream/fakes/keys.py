@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -25,9 +24,10 @@ from importlib import resources
 from typing import Any
 
 import jwt
-import orjson
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from allocation_api.auth.jwks import jwk_thumbprint
 
 SANDBOX_KID = "sandbox-2026"
 """The `kid` header of every sandbox token and of the sandbox JWKS entry."""
@@ -74,16 +74,9 @@ def sandbox_public_jwk() -> dict[str, str]:
 
 
 def jwk_fingerprint(jwk: Mapping[str, Any]) -> str:
-    """RFC 7638 SHA-256 thumbprint (base64url) of an RSA JWK.
-
-    Only `e`, `kty` and `n` take part, so `kid`, `use` or `alg` cannot disguise
-    the sandbox key under another name.
-    """
-    canonical = orjson.dumps(
-        {"e": jwk["e"], "kty": jwk["kty"], "n": jwk["n"]}, option=orjson.OPT_SORT_KEYS
-    )
-    digest = hashlib.sha256(canonical).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    """RFC 7638 SHA-256 thumbprint of an RSA JWK: the same function production uses
+    to refuse keys (`auth.jwks.jwk_thumbprint`), so the two can never disagree."""
+    return jwk_thumbprint(jwk)
 
 
 @functools.cache
