@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from allocation_api.auth.identity import Identity
 from allocation_api.resolvers.loaders import Loaders
 from allocation_api.resolvers.shared_caches import SharedCaches
+from allocation_api.rules.handover import Handover
 from allocation_api.settings import Settings
 from allocation_api.upstream import Upstreams
 
@@ -62,6 +63,8 @@ class RequestContext:
     _own_staff_id: int | None = None
     _own_staff_id_known: bool = False
     _memo: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+    handovers: dict[str, Handover] = field(default_factory=dict)
+    """Handover results by prisoner number (pure, so computing one twice is harmless)."""
 
     @property
     def settings(self) -> Settings:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.store import repositories as repo
 from allocation_api.store.owned_records import OwnedRecord, owned_records_by_offender_nos
@@ -119,9 +120,10 @@ class Loaders:
         self.prisoner_by_no: DataLoader[str, Prisoner | None] = DataLoader(
             load_fn=self._load_prisoners, max_batch_size=max_batch_size
         )
-        self.prisoners_by_prison: DataLoader[str, list[Prisoner]] = DataLoader(
+        self.roll_by_prison: DataLoader[str, PrisonRoll] = DataLoader(
             load_fn=self._load_prison_rolls
         )
+        self._rolls: list[PrisonRoll] = []
         self.poms_by_prison: DataLoader[str, list[StaffRole]] = DataLoader(load_fn=self._load_poms)
         self.staff_by_id: DataLoader[int, StaffDetail | None] = DataLoader(
             load_fn=self._load_staff, max_batch_size=max_batch_size
@@ -135,24 +137,32 @@ class Loaders:
         return (await self.owned_by_offender_no.load(offender_no)).case_information
 
     async def _load_prisoners(self, nos: list[str]) -> list[Prisoner | None]:
-        async def fetch(missing: list[str]) -> dict[str, Prisoner | None]:
-            found = await self._upstreams.prisoner_search.prisoners_by_numbers(missing)
+        # Prisoners on a roll this request already read need no upstream call.
+        known: dict[str, Prisoner | None] = {
+            no: p for no in nos for roll in self._rolls if (p := roll.by_number.get(no))
+        }
+        missing = [no for no in nos if no not in known]
+
+        async def fetch(keys: list[str]) -> dict[str, Prisoner | None]:
+            found = await self._upstreams.prisoner_search.prisoners_by_numbers(keys)
             return {p.prisonerNumber: p for p in found}
 
-        return await self._caches.prisoner_by_no.get_many(nos, fetch, absent=None)
+        if missing:
+            fetched = await self._caches.prisoner_by_no.get_many(missing, fetch, absent=None)
+            known.update(zip(missing, fetched, strict=True))
+        return [known.get(no) for no in nos]
 
-    async def _load_prison_rolls(self, prisons: list[str]) -> list[list[Prisoner]]:
+    async def _load_prison_rolls(self, prisons: list[str]) -> list[PrisonRoll]:
         client = self._upstreams.prisoner_search
 
-        async def one(prison: str) -> list[Prisoner]:
-            return await self._caches.prisoners_by_prison.get(
-                prison, lambda: client.all_prisoners_in_prison(prison)
-            )
+        async def fetch(prison: str) -> PrisonRoll:
+            return PrisonRoll(prison, await client.all_prisoners_in_prison(prison))
 
-        rolls = [await one(prison) for prison in prisons]
-        for roll in rolls:
-            for prisoner in roll:
-                self.prisoner_by_no.prime(prisoner.prisonerNumber, prisoner)
+        rolls = [
+            await self._caches.prisoners_by_prison.get(prison, _bind(fetch, prison))
+            for prison in prisons
+        ]
+        self._rolls.extend(rolls)
         return rolls
 
     async def _load_poms(self, prisons: list[str]) -> list[list[StaffRole]]:

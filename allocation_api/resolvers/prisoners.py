@@ -56,13 +56,17 @@ def _record(node: t.Prisoner) -> Prisoner:
 
 
 async def handover_result(ctx: RequestContext, record: Prisoner) -> HandoverResult:
-    """The handover rules' answer for one prisoner, computed once per request."""
+    """The handover rules' answer for one prisoner, computed once per request.
 
-    async def compute() -> HandoverResult:
+    A plain dict rather than `ctx.once`: it costs no task per prisoner, and the
+    rules are pure, so two fields racing for one prisoner only compute twice.
+    """
+    found = ctx.handovers.get(record.prisonerNumber)
+    if found is None:
         facts = await owned_facts(ctx, record)
-        return handover_rules.handover(record, facts, ctx.today)
-
-    return await ctx.once(("handover", record.prisonerNumber), compute)
+        found = handover_rules.handover(record, facts, ctx.today)
+        ctx.handovers[record.prisonerNumber] = found
+    return found
 
 
 async def handover(ctx: RequestContext, node: t.Prisoner) -> t.Handover | None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from allocation_api.context import RequestContext
 from allocation_api.paging import page_bounds
-from allocation_api.rules.eligibility import in_prison_list, is_omic_eligible
 from allocation_api.schema import mapping
 from allocation_api.schema import types as t
 from allocation_api.schema.enums import PrisonerFilter
@@ -28,25 +27,10 @@ async def prison(ctx: RequestContext, code: str) -> t.Prison | None:
     return t.Prison(code=agency.agencyId, name=agency.description or agency.agencyId)
 
 
-def _sort_key(p: Prisoner) -> tuple[str, str, str]:
-    return ((p.lastName or "").upper(), (p.firstName or "").upper(), p.prisonerNumber)
-
-
 async def roster(ctx: RequestContext, code: str) -> list[Prisoner]:
-    """Eligible prisoners of the prison in list order (once per request)."""
-
-    async def compute() -> list[Prisoner]:
-        everyone = await ctx.loaders.prisoners_by_prison.load(code)
-        today = ctx.today
-        eligible = [
-            p
-            for p in everyone
-            if p.prisonId == code and in_prison_list(p) and is_omic_eligible(p, today)
-        ]
-        eligible.sort(key=_sort_key)
-        return eligible
-
-    return await ctx.once(("roster", code), compute)
+    """Eligible prisoners of the prison in list order (derived once per roll and day)."""
+    roll = await ctx.loaders.roll_by_prison.load(code)
+    return roll.roster(ctx.today)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from allocation_api.caching import SingleFlightCache
+from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.settings import Settings
 from allocation_api.upstream.models import (
     Agency,
@@ -25,7 +26,7 @@ class SharedCaches:
     agency_by_id: SingleFlightCache[str, Agency | None]
     user_by_name: SingleFlightCache[str, NomisUser | None]
     caseloads_by_user: SingleFlightCache[str, UserCaseloads | None]
-    prisoners_by_prison: SingleFlightCache[str, list[Prisoner]]
+    prisoners_by_prison: SingleFlightCache[str, PrisonRoll]
     prisoner_by_no: SingleFlightCache[str, Prisoner | None]
 
     @classmethod

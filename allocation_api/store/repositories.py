@@ -13,6 +13,7 @@ from allocation_api.store.idempotency import (
     find_idempotent_response,
     record_idempotent_response,
 )
+from allocation_api.store.owned_records import OwnedRecord, owned_records_by_offender_nos
 from allocation_api.store.reads import (
     allocation_status,
     allocations_by_offender_nos,
@@ -33,6 +34,7 @@ from allocation_api.store.writes import (
 )
 
 __all__ = [
+    "OwnedRecord",
     "StoreConstraintViolation",
     "allocation_status",
     "allocations_by_offender_nos",
@@ -43,6 +45,7 @@ __all__ = [
     "events_by_offender_nos",
     "find_idempotent_response",
     "lock_allocation",
+    "owned_records_by_offender_nos",
     "parole_reviews_by_offender_nos",
     "pom_details_by_keys",
     "record_idempotent_response",
