@@ -123,6 +123,11 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
         routes.append(
             Mount("/graphql/static", StaticFiles(directory=STATIC_DIR), name="graphiql-static")
         )
-    app = Starlette(routes=routes, lifespan=lifespan)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        # Last resort for bugs outside GraphQL execution: JSON, no traceback.
+        log.error("unhandled error on %s", request.url.path, exc_info=exc)
+        return json_response(request_error("Internal error", "INTERNAL"), 500)
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={500: internal_error})
     app.state.schema = schema
     return app

@@ -90,9 +90,17 @@ class CanReadPrisoner(_Permission):
             prisoner, prison = None, None
         if prison is None and allocation is not None:
             prison = allocation.prison_code
-        if prison is None:
-            # Unknown everywhere: the resolver answers null, which reveals nothing.
+        if (
+            prison is None
+            and prisoner is None
+            and await ctx.loaders.case_information(offender_no) is None
+        ):
+            # Unknown everywhere (or NOMIS is down and we own nothing): the
+            # resolver answers null or the upstream error, which reveals nothing.
             return True
+        # Otherwise an unknown prison (NOMIS down with case information held, or
+        # a NOMIS record without a prison) leaves no caseload to grant access by:
+        # the policy refuses everyone but the reading services.
         pom_ids = (
             []
             if allocation is None

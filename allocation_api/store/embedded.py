@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
@@ -74,7 +75,8 @@ class EmbeddedPostgres:
         """asyncpg URL of `database` (default: the one created by `start`) over the socket."""
         name = database or self.database
         _check_database_name(name)
-        return f"postgresql+asyncpg://{SUPERUSER}@/{name}?host={self._socket_dir()}"
+        host = quote(str(self._socket_dir()), safe="/")  # a path may hold spaces or "&"
+        return f"postgresql+asyncpg://{SUPERUSER}@/{name}?host={host}"
 
     def create_database(self, name: str) -> None:
         """CREATE DATABASE `name` unless it exists (idempotent, safe to race)."""

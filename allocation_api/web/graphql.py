@@ -13,6 +13,7 @@ extensions are on) and an upstream retry budget.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ class GraphQLEndpoint:
     async def handle(self, request: Request) -> Response:
         services: Services = request.app.state.services
         settings = services.settings
-        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request_id = _request_id(request.headers.get("x-request-id"))
         started = time.perf_counter()
         status = 500
         with calls.track_calls() as counter, retry_budget(settings.upstream_retry_budget):
@@ -159,12 +160,20 @@ class GraphQLEndpoint:
             return json_response(request_error(error.message, error.code), 503)
 
         context = new_context(services, identity, request_id)
-        result = await self.schema.execute(
-            parsed.query,
-            variable_values=parsed.variables,
-            context_value=context,
-            operation_name=parsed.operation_name,
-        )
+        try:
+            result = await self.schema.execute(
+                parsed.query,
+                variable_values=parsed.variables,
+                context_value=context,
+                operation_name=parsed.operation_name,
+            )
+        except Exception:
+            # Resolver failures are caught by graphql-core; this is a failure of the
+            # machinery itself (an extension, a bug). Log it; answer without details.
+            log.exception("GraphQL execution failed in request %s", request_id)
+            return json_response(
+                request_error(f"Internal error (request id {request_id})", "INTERNAL"), 500
+            )
         body: dict[str, Any] = {}
         errors = result.errors or []
         if errors:
@@ -176,6 +185,16 @@ class GraphQLEndpoint:
         if settings.debug_extensions_on:
             body["extensions"] = {"calls": counter.as_dict(), "requestId": request_id}
         return json_response(body, 200 if started_execution else 400)
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _request_id(given: str | None) -> str:
+    """The caller's X-Request-Id when it is a plain token (it goes into logs), else a new one."""
+    if given and _REQUEST_ID.match(given):
+        return given
+    return uuid.uuid4().hex
 
 
 def _challenge(error: AllocationApiError, authorization: str | None) -> str:
