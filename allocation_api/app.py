@@ -123,6 +123,7 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
         routes.append(
             Mount("/graphql/static", StaticFiles(directory=STATIC_DIR), name="graphiql-static")
         )
+
     async def internal_error(request: Request, exc: Exception) -> Response:
         # Last resort for bugs outside GraphQL execution: JSON, no traceback.
         log.error("unhandled error on %s", request.url.path, exc_info=exc)

@@ -4,6 +4,7 @@
     allocation-api serve [--host 0.0.0.0] [--port 8080]   production mode
     allocation-api migrate                                apply database migrations
     allocation-api sandbox [--seed N] [--prisoners N]     only the fake upstreams
+    allocation-api reconcile                              automatic deallocations (cron)
     allocation-api export-schema                          print the GraphQL SDL
     allocation-api token [--user U] [--role R ...] [--caseload C ...]
 
@@ -110,6 +111,34 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Apply release / transfer / legal-status deallocations (idempotent; run on a schedule)."""
+    from allocation_api.resolvers.lifecycle import reconcile
+    from allocation_api.store.engine import create_engine, session_factory
+    from allocation_api.upstream import Upstreams
+
+    settings = _settings()
+    missing = settings.missing_for_serve()
+    if missing:
+        print(
+            f"allocation-api reconcile: missing setting(s): {', '.join(missing)}", file=sys.stderr
+        )
+        return 2
+    assert settings.database_url is not None
+
+    async def run() -> dict[str, object]:
+        engine = create_engine(settings.database_url or "")
+        try:
+            async with await Upstreams.open(settings) as upstreams:
+                report = await reconcile(session_factory(engine), upstreams)
+        finally:
+            await engine.dispose()
+        return report.as_dict()
+
+    print(orjson.dumps(asyncio.run(run())).decode())
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from allocation_api.schema.build import build_schema
 
@@ -165,6 +194,10 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--poms", type=int, default=12, help="POMs per prison")
     sandbox.add_argument("--latency-ms", type=int, default=0)
     sandbox.set_defaults(func=cmd_sandbox)
+
+    sub.add_parser(
+        "reconcile", help="deallocate released / transferred / out-of-scope prisoners"
+    ).set_defaults(func=cmd_reconcile)
 
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         func=cmd_export_schema

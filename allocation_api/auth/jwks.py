@@ -76,6 +76,12 @@ def _b64url_uint(value: str) -> int:
     return int.from_bytes(base64.urlsafe_b64decode(padded.encode("ascii")), "big")
 
 
+def _b64url_min(value: int) -> str:
+    """RFC 7518's encoding of an unsigned integer: big-endian, no leading zero bytes."""
+    data = value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
 def _signing_key(entry: Mapping[str, Any]) -> SigningKey | None:
     """The entry as a usable key, or None when it is not an RS256 signing key."""
     if entry.get("kty") != "RSA":
@@ -94,7 +100,11 @@ def _signing_key(entry: Mapping[str, Any]) -> SigningKey | None:
     if public_key.key_size < MIN_RSA_KEY_BITS:
         log.warning("JWKS key %r ignored: only %d bits", kid, public_key.key_size)
         return None
-    return SigningKey(kid=kid, public_key=public_key, fingerprint=jwk_thumbprint(entry))
+    # Thumbprint of the key itself, re-encoded canonically: `n` or `e` sent
+    # with leading zero bytes is the same key and must not dodge the refusal.
+    numbers = public_key.public_numbers()
+    canonical = {"kty": "RSA", "e": _b64url_min(numbers.e), "n": _b64url_min(numbers.n)}
+    return SigningKey(kid=kid, public_key=public_key, fingerprint=jwk_thumbprint(canonical))
 
 
 class JwksCache:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
@@ -19,6 +21,20 @@ from allocation_api.schema.payloads import (
 from allocation_api.schema.root import Mutation, Query
 from allocation_api.schema.unavailable import resolve_attribute
 from allocation_api.settings import Settings
+
+
+class AllocationSchema(strawberry.Schema):
+    """Strawberry's schema, minus its habit of logging every error with a traceback.
+
+    Expected errors (validation, permissions, upstream outages) are answers,
+    not incidents; `web/errors.py` logs the unexpected ones, once, with the
+    request id.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return None
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -40,7 +56,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             functools.partial(ValidationCache, maxsize=cache_size),
             *extensions,
         ]
-    return strawberry.Schema(
+    return AllocationSchema(
         query=Query,
         mutation=Mutation,
         types=[

@@ -13,19 +13,23 @@ none of those are counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.calls import count_store
+from allocation_api.errors import StoreUnavailable
 from allocation_api.store.failures import StoreConstraintViolation, translate_store_errors
 from allocation_api.store.urls import asyncpg_url
 
 __all__ = [
     "StoreConstraintViolation",
+    "StoreSession",
     "asyncpg_url",
     "create_engine",
     "ping",
@@ -72,9 +76,32 @@ def create_engine(
     return engine
 
 
+class StoreSession(AsyncSession):
+    """An AsyncSession whose `close()` fails as `StoreUnavailable`, never as a driver error.
+
+    Closing rolls back a transaction still open (a read's implicit one). When
+    the server dropped the connection after the read (a restart, a failover),
+    that rollback fails; callers close sessions outside
+    `translate_store_errors()` (`async with sessions() as session:` around a
+    repository read), so the asyncpg/SQLAlchemy error would otherwise reach
+    the GraphQL layer as an unexpected one (INTERNAL) instead of
+    STORE_UNAVAILABLE. A rollback cannot fail because of data, so every
+    driver error here means the connection is gone: it is invalidated (never
+    pooled again) and reported as the store being unavailable.
+    """
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        except (sa_exc.DBAPIError, OSError) as error:
+            with contextlib.suppress(Exception):
+                await self.invalidate()
+            raise StoreUnavailable("database connection lost") from error
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions whose objects stay readable after commit (resolvers map them afterwards)."""
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=StoreSession, expire_on_commit=False)
 
 
 async def ping(engine: AsyncEngine, *, timeout_s: float = 2.0) -> bool:

@@ -1,0 +1,179 @@
+"""Automatic deallocations when NOMIS says a prisoner's situation changed.
+
+DOMAIN.md, "Allocating": release clears both POMs
+(DEALLOCATE_RELEASED_OFFENDER / OFFENDER_RELEASED); a transfer to another
+prison deallocates the primary POM (DEALLOCATE_PRIMARY_POM /
+OFFENDER_TRANSFERRED) unless the case is already allocated at the new prison
+(the allocation row is at that prison); a legal status leaving SENTENCED,
+INDETERMINATE_SENTENCE, RECALL, IMMIGRATION_DETAINEE (or becoming UNKNOWN)
+deallocates both POMs (LEGAL_STATUS_CHANGED).
+
+`reconcile` compares every allocation that still has a POM with the
+prisoner's current NOMIS record (one batched read per 1000 prisoners) and
+applies these rules, each change in its own transaction with the row locked,
+its version bumped and its history event appended, exactly like a user's
+change. It is idempotent: a second run finds nothing to do. It is run by
+`allocation-api reconcile` (e.g. from a Kubernetes CronJob every few
+minutes); the real service reacts to domain events instead, which is a
+transport detail on top of the same rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from allocation_api.rules.eligibility import IN_SCOPE_LEGAL_STATUSES
+from allocation_api.store import repositories as repo
+from allocation_api.store.enums import AllocationEventType as Ev
+from allocation_api.store.enums import AllocationTrigger as Trigger
+from allocation_api.store.failures import translate_store_errors
+from allocation_api.store.tables import Allocation, AllocationEvent
+from allocation_api.upstream import Upstreams
+from allocation_api.upstream.models import Prisoner
+
+log = logging.getLogger(__name__)
+
+SYSTEM_USER = "ALLOCATION_API"
+"""Recorded as `createdBy` of automatic changes."""
+
+RELEASED = "OUT"
+"""prisonId prisoner search gives a released prisoner."""
+IN_TRANSIT = "TRN"
+"""prisonId while moving between prisons: wait for the arrival."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    event: Ev
+    trigger: Trigger
+    clear_primary: bool
+    clear_secondary: bool
+
+
+@dataclass(slots=True)
+class ReconcileReport:
+    checked: int = 0
+    changes: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"checked": self.checked, "changes": dict(self.changes)}
+
+
+def change_for(row: Allocation, prisoner: Prisoner | None) -> Change | None:
+    """The automatic change a prisoner's current NOMIS record calls for, if any."""
+    if row.primary_pom_staff_id is None and row.secondary_pom_staff_id is None:
+        return None
+    if prisoner is None or prisoner.prisonId == IN_TRANSIT:
+        # Absent from a batch read proves nothing (a lagging index must never
+        # deallocate anyone); in transit, the new prison is not known yet.
+        return None
+    if prisoner.prisonId == RELEASED:
+        return Change(Ev.DEALLOCATE_RELEASED_OFFENDER, Trigger.OFFENDER_RELEASED, True, True)
+    if prisoner.legalStatus not in IN_SCOPE_LEGAL_STATUSES:
+        primary = row.primary_pom_staff_id is not None
+        return Change(
+            Ev.DEALLOCATE_PRIMARY_POM if primary else Ev.DEALLOCATE_SECONDARY_POM,
+            Trigger.LEGAL_STATUS_CHANGED,
+            True,
+            True,
+        )
+    if prisoner.prisonId != row.prison_code and row.primary_pom_staff_id is not None:
+        return Change(Ev.DEALLOCATE_PRIMARY_POM, Trigger.OFFENDER_TRANSFERRED, True, False)
+    return None
+
+
+async def _apply(
+    sessions: async_sessionmaker[AsyncSession], offender_no: str, prisoner: Prisoner | None
+) -> Change | None:
+    """Re-check under the row lock (a user may have changed it meanwhile), then write."""
+    async with translate_store_errors(), sessions() as session, session.begin():
+        locked = (
+            await session.exec(
+                select(Allocation)
+                .where(col(Allocation.offender_no) == offender_no)
+                .with_for_update()
+            )
+        ).first()
+        if locked is None:
+            return None
+        change = change_for(locked, prisoner)
+        if change is None:
+            return None
+        previous_primary, previous_secondary = (
+            locked.primary_pom_staff_id,
+            locked.secondary_pom_staff_id,
+        )
+        if change.clear_primary:
+            locked.primary_pom_staff_id = locked.primary_pom_name = None
+            locked.primary_pom_allocated_at = None
+        if change.clear_secondary:
+            locked.secondary_pom_staff_id = locked.secondary_pom_name = None
+        locked.created_by_username = SYSTEM_USER
+        locked.created_by_name = None
+        saved = await repo.save_allocation(session, locked)
+        await repo.append_event(
+            session,
+            AllocationEvent(
+                offender_no=offender_no,
+                prison_code=saved.prison_code,
+                event=change.event,
+                trigger=change.trigger,
+                primary_pom_staff_id=saved.primary_pom_staff_id,
+                primary_pom_name=saved.primary_pom_name,
+                secondary_pom_staff_id=saved.secondary_pom_staff_id,
+                secondary_pom_name=saved.secondary_pom_name,
+                previous_primary_pom_staff_id=previous_primary,
+                previous_secondary_pom_staff_id=previous_secondary,
+                allocated_at_tier=saved.allocated_at_tier,
+                recommended_pom_type=saved.recommended_pom_type,
+                created_by_username=SYSTEM_USER,
+                allocation_version=saved.version,
+            ),
+        )
+        return change
+
+
+async def reconcile(
+    sessions: async_sessionmaker[AsyncSession], upstreams: Upstreams, *, batch: int = 1000
+) -> ReconcileReport:
+    """Apply release / transfer / legal-status rules to every allocation with a POM."""
+    report = ReconcileReport()
+    async with translate_store_errors(), sessions() as session:
+        rows = (
+            await session.exec(
+                select(Allocation)
+                .where(
+                    col(Allocation.primary_pom_staff_id).is_not(None)
+                    | col(Allocation.secondary_pom_staff_id).is_not(None)
+                )
+                .order_by(col(Allocation.offender_no))
+            )
+        ).all()
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        found = await upstreams.prisoner_search.prisoners_by_numbers(
+            [row.offender_no for row in chunk]
+        )
+        by_number = {p.prisonerNumber: p for p in found}
+        for row in chunk:
+            report.checked += 1
+            prisoner = by_number.get(row.offender_no)
+            if prisoner is None:
+                report.changes["NOT_IN_NOMIS"] += 1
+                log.warning(
+                    "reconcile %s: not found in prisoner search, left alone", row.offender_no
+                )
+                continue
+            if change_for(row, prisoner) is None:
+                continue
+            applied = await _apply(sessions, row.offender_no, prisoner)
+            if applied is not None:
+                report.changes[f"{applied.event.value}/{applied.trigger.value}"] += 1
+                log.info("reconcile %s: %s (%s)", row.offender_no, applied.event, applied.trigger)
+    return report
