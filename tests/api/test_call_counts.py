@@ -79,7 +79,7 @@ async def allocated_pages(api: RunningApi) -> AsyncIterator[dict[str, Any]]:
         api.settings.database_url or "",
         [(no, "MDI", pom, coworkers[i % 3] if i % 2 else None) for i, no in enumerate(mdi)],
     )
-    yield {"pom": pom}
+    return {"pom": pom}
 
 
 async def calls_of(api: RunningApi, query: str, variables: dict[str, Any]) -> dict[str, int]:
