@@ -141,7 +141,13 @@ async def running_api(settings: Settings, sandbox: Sandbox) -> AsyncIterator[Run
     )
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
 
-    task = asyncio.create_task(server.serve())
+    async def serve() -> None:
+        try:
+            await server.serve()
+        except SystemExit as error:  # uvicorn exits the process when start-up fails
+            raise RuntimeError("the API did not start (see the log)") from error
+
+    task = asyncio.create_task(serve())
     while not server.started:
         if task.done():
             await task

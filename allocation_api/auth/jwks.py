@@ -208,7 +208,11 @@ class JwksCache:
             if self._finished != finished_seen:
                 return  # another request fetched while we waited: share its outcome
             now = self._clock()
-            if self._last_attempt is not None and now - self._last_attempt < self._min_interval_s:
+            # Holding no keys at all, every request is refused (503) until a fetch
+            # succeeds, so retry soon; with keys in hand, the full interval protects
+            # the sign-in service from floods of made-up kids.
+            interval = self._min_interval_s if self._keys else min(self._min_interval_s, 2.0)
+            if self._last_attempt is not None and now - self._last_attempt < interval:
                 return
             self._last_attempt = now
             self._attempts += 1

@@ -505,6 +505,9 @@ async def _deallocate(ctx: RequestContext, inp: DeallocateInput, *, primary: boo
     operation = "deallocatePrimaryPom" if primary else "deallocateSecondaryPom"
     current = await ctx.loaders.allocation(offender_no)
     if current is None:
+        # Access first, so another prison's callers cannot learn who is allocated.
+        prisoner = await _prisoner(ctx, offender_no)
+        await _require_prison_access(ctx, prisoner.prisonId)
         raise NotFound(f"{offender_no} has never been allocated", code="ALLOCATION_NOT_FOUND")
     prison = await _require_prison_access(ctx, current.prison_code)
     actor = await _actor_name(ctx)

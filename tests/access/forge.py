@@ -94,8 +94,10 @@ def unsigned(claims: dict[str, Any], *, kid: str) -> str:
 
 
 def sandbox_public_pem() -> bytes:
-    return sandbox_private_key().public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    return (
+        sandbox_private_key()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
 
 
@@ -115,3 +117,12 @@ def with_payload(token: str, claims: dict[str, Any]) -> str:
 
 def payload_of(token: str) -> dict[str, Any]:
     return dict(jwt.decode(token, options={"verify_signature": False}))
+
+
+def zero_padded(jwk: dict[str, str]) -> dict[str, str]:
+    """The same RSA key with a leading zero byte in `n` and `e`: other bytes, same numbers."""
+    padded = dict(jwk)
+    for member in ("n", "e"):
+        raw = base64.urlsafe_b64decode(jwk[member] + "=" * (-len(jwk[member]) % 4))
+        padded[member] = b64url(b"\x00" + raw)
+    return padded

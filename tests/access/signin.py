@@ -27,6 +27,8 @@ class OwnSignIn:
         self._sandbox_auth_url = sandbox_auth_url
         self.published: list[dict[str, Any]] = [public_jwk(own_key(), OWN_KID)]
         self.jwks_requests = 0
+        self.jwks_status = 200
+        """Set to 503 to make the JWKS unreachable."""
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self.url = ""
@@ -62,6 +64,8 @@ class OwnSignIn:
 
     async def _jwks(self, _request: web.Request) -> web.Response:
         self.jwks_requests += 1
+        if self.jwks_status != 200:
+            return web.json_response({"error": "unavailable"}, status=self.jwks_status)
         return web.json_response({"keys": self.published})
 
     async def _ping(self, _request: web.Request) -> web.Response:

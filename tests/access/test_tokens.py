@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import jwt
 import pytest
 
 from allocation_api.upstream.fakes import Sandbox
-from allocation_api.upstream.fakes.keys import SANDBOX_KID, mint_token
+from allocation_api.upstream.fakes.keys import SANDBOX_KID, mint_token, sandbox_private_key
 from tests.access.forge import (
     b64url,
     hs256_with_public_key,
@@ -41,72 +42,134 @@ def _claims(sandbox: Sandbox, **overrides: object) -> dict[str, object]:
     return user_claims(sandbox.issuer, USER, ROLES, **overrides)
 
 
-# name -> Authorization header value, built from the running sandbox.
-BAD_AUTHORIZATION: dict[str, Callable[[Sandbox], str | None]] = {
-    "missing Authorization header": lambda s: None,
-    "empty Authorization header": lambda s: "",
-    "Bearer with no token": lambda s: "Bearer ",
-    "Basic scheme": lambda s: "Basic QUNDRVNTOnNlY3JldA==",
-    "valid token under the Token scheme": lambda s: f"Token {_good(s)}",
-    "valid token with no scheme": lambda s: _good(s),
-    "expired (exp 5 min ago, leeway 30 s)": lambda s: _good(s, expires_in=-300),
-    "not yet valid (nbf in 1 h)": lambda s: _good(
-        s, extra_claims={"nbf": int(time.time()) + 3600}
+# name -> (Authorization header value, a fragment of the expected message).
+BAD_HEADERS: dict[str, tuple[Callable[[Sandbox], str | None], str]] = {
+    "missing Authorization header": (lambda s: None, "missing Authorization header"),
+    "empty Authorization header": (lambda s: "", "missing Authorization header"),
+    "Bearer with no token": (lambda s: "Bearer ", "empty bearer token"),
+    "Basic scheme": (lambda s: "Basic QUNDRVNTOnNlY3JldA==", "must use the Bearer scheme"),
+    "valid token under the Token scheme": (
+        lambda s: f"Token {_good(s)}",
+        "must use the Bearer scheme",
     ),
-    "issued in the future (iat in 1 h)": lambda s: _good(
-        s, extra_claims={"iat": int(time.time()) + 3600}
+    "valid token with no scheme": (lambda s: _good(s), "must use the Bearer scheme"),
+    "two tokens": (lambda s: f"Bearer {_good(s)} {_good(s)}", "must not contain spaces"),
+}
+
+# name -> (token sent as `Bearer <token>`, a fragment of the expected message).
+BAD_TOKENS: dict[str, tuple[Callable[[Sandbox], str], str]] = {
+    "expired (exp 5 min ago, leeway 30 s)": (
+        lambda s: _good(s, expires_in=-300),
+        "expired",
     ),
-    "wrong issuer": lambda s: mint_token(
-        "https://sign-in.example.org/auth/issuer", username=USER, roles=ROLES
+    "not yet valid (nbf in 1 h)": (
+        lambda s: _good(s, extra_claims={"nbf": int(time.time()) + 3600}),
+        "not yet valid",
     ),
-    "no exp claim": lambda s: _good(s, extra_claims={"exp": None}),
-    "no iss claim": lambda s: _good(s, extra_claims={"iss": None}),
-    "no sub claim": lambda s: _good(s, extra_claims={"sub": None}),
-    "authorities not a list": lambda s: _good(s, extra_claims={"authorities": "ROLE_ALLOC_MGR"}),
-    "own RSA key with the sandbox kid": lambda s: sign_rs256(
-        own_key(), _claims(s), kid=SANDBOX_KID
+    "issued in the future (iat in 1 h)": (
+        lambda s: _good(s, extra_claims={"iat": int(time.time()) + 3600}),
+        "not yet valid",
     ),
-    "unknown kid (sandbox-signed)": lambda s: _good(s, headers={"kid": "sandbox-2099"}),
-    "alg none": lambda s: unsigned(_claims(s), kid=SANDBOX_KID),
-    "alg none, signature kept from a valid token": lambda s: (
-        unsigned(_claims(s), kid=SANDBOX_KID) + _good(s).split(".")[2]
+    "wrong issuer": (
+        lambda s: mint_token("https://sign-in.example.org/auth/issuer", username=USER, roles=ROLES),
+        "not issued by the configured sign-in service",
     ),
-    "HS256 keyed with the sandbox public key": lambda s: hs256_with_public_key(
-        _claims(s), kid=SANDBOX_KID
+    "no exp claim": (lambda s: _good(s, extra_claims={"exp": None}), "no 'exp' claim"),
+    "no iss claim": (lambda s: _good(s, extra_claims={"iss": None}), "no 'iss' claim"),
+    "no sub claim": (lambda s: _good(s, extra_claims={"sub": None}), "no 'sub' claim"),
+    "authorities not a list": (
+        lambda s: _good(s, extra_claims={"authorities": "ROLE_ALLOC_MGR"}),
+        "'authorities' must be a list",
     ),
-    "RS512 (not in the allow-list)": lambda s: _good(s, headers={"alg": "RS512"}),
-    "payload tampered (roles raised)": lambda s: with_payload(
-        mint_token(s.issuer, username=USER, roles=["ROLE_PRISON"]),
-        {**payload_of(mint_token(s.issuer, username=USER)), "authorities": ROLES},
+    "own RSA key with the sandbox kid": (
+        lambda s: sign_rs256(own_key(), _claims(s), kid=SANDBOX_KID),
+        "signature is invalid",
     ),
-    "signature stripped": lambda s: _good(s).rsplit(".", 1)[0] + ".",
-    "garbage": lambda s: "garbage",
-    "two segments": lambda s: ".".join(_good(s).split(".")[:2]),
-    "four segments": lambda s: _good(s) + ".e30",
-    "bad base64 in every segment": lambda s: "!!!.@@@.###",
-    "header not JSON": lambda s: f"{b64url(b'not json')}.{_good(s).split('.', 1)[1]}",
-    "non-ASCII token": lambda s: "ëyJ.ëyJ.ëyJ",
-    "oversized token (20 kB)": lambda s: "a" * 10_000 + "." + "b" * 10_000 + ".c",
+    "unknown kid (sandbox-signed)": (
+        lambda s: _good(s, headers={"kid": "sandbox-2099"}),
+        "key the sign-in service does not publish",
+    ),
+    "alg none": (
+        lambda s: unsigned(_claims(s), kid=SANDBOX_KID),
+        "algorithm 'none' is not accepted",
+    ),
+    "alg none, signature kept from a valid token": (
+        lambda s: unsigned(_claims(s), kid=SANDBOX_KID) + _good(s).split(".")[2],
+        "algorithm 'none' is not accepted",
+    ),
+    "HS256 keyed with the sandbox public key": (
+        lambda s: hs256_with_public_key(_claims(s), kid=SANDBOX_KID),
+        "algorithm 'HS256' is not accepted",
+    ),
+    "RS512 signed by the sandbox key (not in the allow-list)": (
+        lambda s: mint_token_rs512(s),
+        "algorithm 'RS512' is not accepted",
+    ),
+    "payload tampered (roles raised)": (
+        lambda s: with_payload(
+            mint_token(s.issuer, username=USER, roles=["ROLE_PRISON"]),
+            {**payload_of(mint_token(s.issuer, username=USER)), "authorities": ROLES},
+        ),
+        "signature is invalid",
+    ),
+    "signature stripped": (lambda s: _good(s).rsplit(".", 1)[0] + ".", "signature is invalid"),
+    "garbage": (lambda s: "garbage", "not a well-formed JWT"),
+    "two segments": (lambda s: ".".join(_good(s).split(".")[:2]), "not a well-formed JWT"),
+    "four segments": (lambda s: _good(s) + ".e30", "not a well-formed JWT"),
+    "bad base64 in every segment": (lambda s: "!!!.@@@.###", "not a well-formed JWT"),
+    "header not JSON": (
+        lambda s: f"{b64url(b'not json')}.{_good(s).split('.', 1)[1]}",
+        "not a well-formed JWT",
+    ),
+    "non-ASCII token": (lambda s: "\u00ebyJ.\u00ebyJ.\u00ebyJ", "not a well-formed JWT"),
+    "oversized token (20 kB)": (
+        lambda s: "a" * 10_000 + "." + "b" * 10_000 + ".c",
+        "not a well-formed JWT",
+    ),
 }
 
 
-@pytest.mark.parametrize("case", list(BAD_AUTHORIZATION))
-async def test_bad_token_is_401_and_nothing_runs(
-    api: RunningApi, sandbox: Sandbox, case: str
+def mint_token_rs512(sandbox: Sandbox) -> str:
+    return jwt.encode(
+        _claims(sandbox),
+        sandbox_private_key(),
+        algorithm="RS512",
+        headers={"kid": SANDBOX_KID, "typ": "JWT"},
+    )
+
+
+async def _assert_401(
+    api: RunningApi, sandbox: Sandbox, authorization: str | None, fragment: str
 ) -> None:
-    authorization = BAD_AUTHORIZATION[case](sandbox)
-    headers = {} if authorization is None else {"Authorization": authorization}
+    headers: dict[str, str] = {}
+    if authorization is not None:
+        # aiohttp sends header values as latin-1; the server must cope with any byte.
+        headers["Authorization"] = authorization.encode().decode("latin-1")
     before = data_requests(sandbox)
-    # Encoded by hand: aiohttp refuses non-latin-1 header values, the server must still cope.
-    if authorization is not None and not authorization.isascii():
-        headers = {"Authorization": authorization.encode().decode("latin-1")}
     status, body = await api.post(QUERY, headers=headers)
-    assert status == 401, (case, body)
+    assert status == 401, body
     assert isinstance(body, dict), body
     assert "data" not in body, body
     assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+    assert fragment in body["errors"][0]["message"], body
     assert "Traceback" not in str(body)
     assert data_requests(sandbox) == before, "a refused request reached an upstream"
+
+
+@pytest.mark.parametrize("case", list(BAD_HEADERS))
+async def test_bad_authorization_header_is_401(
+    api: RunningApi, sandbox: Sandbox, case: str
+) -> None:
+    make, fragment = BAD_HEADERS[case]
+    await _assert_401(api, sandbox, make(sandbox), fragment)
+
+
+@pytest.mark.parametrize("case", list(BAD_TOKENS))
+async def test_bad_token_is_401_and_nothing_runs(
+    api: RunningApi, sandbox: Sandbox, case: str
+) -> None:
+    make, fragment = BAD_TOKENS[case]
+    await _assert_401(api, sandbox, f"Bearer {make(sandbox)}", fragment)
 
 
 async def test_challenge_header_on_every_401(api: RunningApi, sandbox: Sandbox) -> None:
