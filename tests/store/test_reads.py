@@ -24,6 +24,7 @@ from allocation_api.store.enums import (
     ResponsibilityValue,
     Tier,
 )
+from allocation_api.store.owned_records import owned_records_by_offender_nos
 from allocation_api.store.tables import (
     Allocation,
     AllocationEvent,
@@ -335,3 +336,61 @@ async def test_an_empty_batch_sends_nothing(
         async with sessions() as session:
             assert await read(session, 0) == {}
     assert calls.store == 0
+
+
+@pytest.mark.usefixtures("one_statement")
+async def test_owned_records_bring_every_kind_of_owned_data_in_one_statement(
+    sessions: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    o, s = world.o, world.s
+    async with sessions() as session:
+        found = await owned_records_by_offender_nos(session, [o[1], o[3], o[6], o[1]])
+    assert set(found) == {o[1], o[3], o[6]}
+
+    first = found[o[1]]
+    assert first.allocation is not None
+    assert first.allocation.primary_pom_staff_id == s[1]
+    assert first.allocation.allocated_at_tier is Tier.A
+    assert first.allocation.override_reasons == [OverrideReasonValue.CONTINUITY]
+    assert first.allocation.updated_at.tzinfo is not None
+    assert first.case_information is not None
+    assert first.case_information.tier is Tier.A
+    assert first.responsibility_override is not None
+    assert first.responsibility_override.reason is OverrideResponsibilityReason.PRISONER_RECALLED
+    assert [r.target_hearing_date for r in first.parole_reviews] == [
+        date(2025, 1, 1),
+        date(2027, 1, 1),
+    ]
+    # In recorded (id) order, which here differs from assessment-date order.
+    assert [a.outcome for a in first.early_allocations] == [
+        EarlyAllocationOutcome.ELIGIBLE,
+        EarlyAllocationOutcome.INELIGIBLE,
+    ]
+
+    only_case_information = found[o[3]]
+    assert only_case_information.allocation is None
+    assert only_case_information.case_information is not None
+    assert only_case_information.case_information.tier is Tier.B
+
+    nothing = found[o[6]]
+    assert (nothing.allocation, nothing.case_information, nothing.responsibility_override) == (
+        None,
+        None,
+        None,
+    )
+    assert (nothing.parole_reviews, nothing.early_allocations) == ([], [])
+
+
+async def test_owned_records_agree_with_the_single_kind_reads(
+    sessions: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    """The JSON route must rebuild rows exactly as the ORM loads them."""
+    nos = list(world.o.values())
+    async with sessions() as session:
+        combined = await owned_records_by_offender_nos(session, nos)
+    async with sessions() as session:
+        allocations = await reads.allocations_by_offender_nos(session, nos)
+        case_information = await reads.case_information_by_offender_nos(session, nos)
+    for no in nos:
+        assert combined[no].allocation == allocations.get(no)
+        assert combined[no].case_information == case_information.get(no)
