@@ -4,7 +4,8 @@
 - `/health/readiness`: UP only while Postgres answers; DOWN (503) otherwise,
   so Kubernetes stops routing to a replica that cannot reach its store.
 - `/health`: one component per dependency (Postgres, each upstream through
-  its `/health/ping` with a short timeout, plus its circuit-breaker state);
+  its `/health/ping` with a short timeout, plus its circuit-breaker state;
+  an upstream whose breaker is open is DOWN even if its ping answers);
   status DOWN with 503 if any is down.
 - `/info`: name, version, git ref, mode. Never settings or secrets.
 """
@@ -49,9 +50,12 @@ async def health(request: Request) -> Response:
     breakers = services.upstreams.breakers()
     components: dict[str, Any] = {"db": {"status": "UP" if store_up else "DOWN"}}
     for name, up in upstream_pings.items():
+        breaker = breakers.get(name, "closed")
+        # An open breaker fails every call fast, whatever the ping says: for this
+        # service the dependency is down until the breaker lets a probe through.
         components[name] = {
-            "status": "UP" if up else "DOWN",
-            "details": {"circuitBreaker": breakers.get(name, "closed")},
+            "status": "UP" if up and breaker != "open" else "DOWN",
+            "details": {"circuitBreaker": breaker},
         }
     all_up = all(c["status"] == "UP" for c in components.values())
     return _json(

@@ -27,9 +27,9 @@ from allocation_api.store.owned_records import OwnedRecord, owned_records_by_off
 from allocation_api.store.tables import (
     Allocation,
     AllocationEvent,
-    CaseInformation,
     PomDetail,
 )
+from allocation_api.store.views import AllocationView, CaseInformationView
 from allocation_api.upstream import Upstreams
 from allocation_api.upstream.models import Agency, Prisoner, StaffDetail, StaffRole
 
@@ -130,10 +130,10 @@ class Loaders:
         )
         self.agency_by_id: DataLoader[str, Agency | None] = DataLoader(load_fn=self._load_agencies)
 
-    async def allocation(self, offender_no: str) -> Allocation | None:
+    async def allocation(self, offender_no: str) -> AllocationView | None:
         return (await self.owned_by_offender_no.load(offender_no)).allocation
 
-    async def case_information(self, offender_no: str) -> CaseInformation | None:
+    async def case_information(self, offender_no: str) -> CaseInformationView | None:
         return (await self.owned_by_offender_no.load(offender_no)).case_information
 
     async def _load_prisoners(self, nos: list[str]) -> list[Prisoner | None]:

@@ -16,13 +16,13 @@ from allocation_api.rules.early_allocation import (
 )
 from allocation_api.rules.handover import OwnedFacts
 from allocation_api.rules.responsibility import ResponsibilityOverride
-from allocation_api.store.tables import ParoleReview
+from allocation_api.store.views import ParoleReviewView
 from allocation_api.upstream.models import Prisoner
 
 
 def _current_sentence_reviews(
-    reviews: list[ParoleReview], prisoner: Prisoner
-) -> list[ParoleReview]:
+    reviews: list[ParoleReviewView], prisoner: Prisoner
+) -> list[ParoleReviewView]:
     """Reviews of the current sentence (those recorded without a sentence date count)."""
     start = prisoner.sentenceStartDate
     return [

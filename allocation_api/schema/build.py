@@ -6,9 +6,9 @@ import functools
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.types import ExecutionContext
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from allocation_api.schema.limits import limit_extensions, production_extensions
 from allocation_api.schema.payloads import (

@@ -25,6 +25,7 @@ from allocation_api.schema.enums import (
 )
 from allocation_api.schema.unavailable import unavailable
 from allocation_api.store.tables import Allocation, AllocationEvent, CaseInformation, PomDetail
+from allocation_api.store.views import AllocationView, CaseInformationView
 from allocation_api.upstream.models import Prisoner, StaffDetail, StaffRole
 
 FULL_TIME_HOURS = 37.5
@@ -97,7 +98,7 @@ def prisoner_unavailable(offender_no: str, error: AllocationApiError) -> t.Priso
     )
 
 
-def case_information(row: CaseInformation) -> t.CaseInformation:
+def case_information(row: CaseInformation | CaseInformationView) -> t.CaseInformation:
     return t.CaseInformation(
         offender_no=row.offender_no,
         tier=_tier(row.tier),
@@ -116,7 +117,7 @@ def case_information(row: CaseInformation) -> t.CaseInformation:
     )
 
 
-def allocation(row: Allocation) -> t.Allocation:
+def allocation(row: Allocation | AllocationView) -> t.Allocation:
     return t.Allocation(
         offender_no=row.offender_no,
         prison_code=row.prison_code,

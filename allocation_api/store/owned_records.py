@@ -5,8 +5,8 @@ A prison page asks, per prisoner, for the allocation, the case information
 early allocation assessments). Five separate batched reads would be five
 round trips per page; this read returns all of it for the whole batch with
 one statement: one row per requested number, each kind as a JSON document
-(`to_jsonb` of the row, or a `jsonb_agg` of rows in id order), validated back
-into the table models. History (events) stays separate: it is only read when
+(`to_jsonb` of the row, or a `jsonb_agg` of rows in id order), read back as the
+views of `views.py`. History (events) stays separate: it is only read when
 asked for.
 """
 
@@ -22,12 +22,12 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.store.failures import translate_store_errors
-from allocation_api.store.tables import (
-    Allocation,
-    CaseInformation,
-    EarlyAllocation,
-    ParoleReview,
-    ResponsibilityOverride,
+from allocation_api.store.views import (
+    AllocationView,
+    CaseInformationView,
+    EarlyAllocationView,
+    ParoleReviewView,
+    ResponsibilityOverrideView,
 )
 
 
@@ -36,11 +36,11 @@ class OwnedRecord:
     """The owned data of one prisoner (absent kinds are None / empty)."""
 
     offender_no: str
-    allocation: Allocation | None = None
-    case_information: CaseInformation | None = None
-    responsibility_override: ResponsibilityOverride | None = None
-    parole_reviews: list[ParoleReview] = field(default_factory=list)
-    early_allocations: list[EarlyAllocation] = field(default_factory=list)
+    allocation: AllocationView | None = None
+    case_information: CaseInformationView | None = None
+    responsibility_override: ResponsibilityOverrideView | None = None
+    parole_reviews: list[ParoleReviewView] = field(default_factory=list)
+    early_allocations: list[EarlyAllocationView] = field(default_factory=list)
 
 
 _STATEMENT = sa.text(
@@ -80,14 +80,14 @@ async def owned_records_by_offender_nos(
         allocation, case_info, override = _json(allocation), _json(case_info), _json(override)
         found[no] = OwnedRecord(
             offender_no=no,
-            allocation=None if allocation is None else Allocation.model_validate(allocation),
+            allocation=None if allocation is None else AllocationView.from_json(allocation),
             case_information=None
             if case_info is None
-            else CaseInformation.model_validate(case_info),
+            else CaseInformationView.from_json(case_info),
             responsibility_override=None
             if override is None
-            else ResponsibilityOverride.model_validate(override),
-            parole_reviews=[ParoleReview.model_validate(r) for r in _json(reviews)],
-            early_allocations=[EarlyAllocation.model_validate(e) for e in _json(assessments)],
+            else ResponsibilityOverrideView.from_json(override),
+            parole_reviews=[ParoleReviewView.from_json(r) for r in _json(reviews)],
+            early_allocations=[EarlyAllocationView.from_json(e) for e in _json(assessments)],
         )
     return found
