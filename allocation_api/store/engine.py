@@ -17,6 +17,7 @@ import contextlib
 import logging
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -63,6 +64,9 @@ def create_engine(
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_pre_ping=True,
+        # jsonb columns (the owned-records read) decode with orjson, not stdlib json.
+        json_deserializer=orjson.loads,
+        json_serializer=_json_text,
         connect_args={
             "timeout": pool_timeout,  # asyncpg connect timeout, seconds
             "command_timeout": statement_timeout_ms / 1000 + 5,
@@ -97,6 +101,10 @@ class StoreSession(AsyncSession):
             with contextlib.suppress(Exception):
                 await self.invalidate()
             raise StoreUnavailable("database connection lost") from error
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
