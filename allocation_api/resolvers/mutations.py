@@ -117,10 +117,19 @@ async def as_payload(work: Awaitable[Any]) -> Any:
 # --- input checks -----------------------------------------------------------------
 
 
+def _no_nul(value: str, field: str) -> str:
+    # Postgres text cannot hold NUL; refuse it as input, with the field named.
+    if "\x00" in value:
+        raise ValidationFailed(
+            f"{field} must not contain NUL characters", code="INVALID_CHARACTERS", field=field
+        )
+    return value
+
+
 def _text(value: str | None, field: str, limit: int) -> str | None:
     if value is None:
         return None
-    value = value.strip()
+    value = _no_nul(value, field).strip()
     if len(value) > limit:
         raise ValidationFailed(
             f"{field} must be at most {limit} characters (got {len(value)})",
@@ -141,6 +150,7 @@ def _expected_version(value: int | None) -> int | None:
 def _idempotency_key(value: str | None) -> str | None:
     if value is None:
         return None
+    _no_nul(value, "idempotencyKey")
     if not value.strip() or len(value) > IDEMPOTENCY_KEY_MAX:
         raise ValidationFailed(
             f"idempotencyKey must be 1..{IDEMPOTENCY_KEY_MAX} characters",

@@ -23,6 +23,7 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from strawberry import Schema
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from allocation_api import calls
 from allocation_api.auth.errors import JwksUnavailable
@@ -167,6 +168,16 @@ class GraphQLEndpoint:
                 context_value=context,
                 operation_name=parsed.operation_name,
             )
+        except CannotGetOperationTypeError:
+            # The document holds no operation to run (only fragments, or none named
+            # `operationName`): the request is at fault.
+            name = parsed.operation_name
+            message = (
+                f"The document has no operation named {name!r}"
+                if name is not None
+                else "The document has no operation to run (or several: name one in operationName)"
+            )
+            return json_response(request_error(message, "GRAPHQL_VALIDATION_FAILED"), 400)
         except Exception:
             # Resolver failures are caught by graphql-core; this is a failure of the
             # machinery itself (an extension, a bug). Log it; answer without details.

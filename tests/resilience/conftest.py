@@ -7,7 +7,7 @@ them, each with settings suited to one kind of test:
 - `fault_api`: short upstream timeouts, one retry, caches off and a breaker
   that never opens, so every request meets the injected fault itself;
 - `breaker_api`: no retries, a breaker that opens after 3 failures and
-  half-opens after 0.3 s.
+  half-opens after 0.5 s.
 
 Every test starts and ends with the sandbox's faults cleared.
 """
@@ -75,7 +75,7 @@ async def breaker_api(box: Sandbox, resilience_db: str) -> AsyncIterator[Running
         resilience_db,
         **{**FAST_FAILING, "upstream_retries": 0},
         breaker_failure_threshold=3,
-        breaker_reset_timeout_s=0.3,
+        breaker_reset_timeout_s=0.5,
     )
     async with running_api(settings, box) as running:
         yield running

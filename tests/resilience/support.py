@@ -188,7 +188,9 @@ async def candidates(api: RunningApi, count: int, *, min_poms: int = 3) -> list[
     found = []
     for _ in range(count):
         no, _pom = await ready_prisoner_and_pom(api)
-        poms = await active_poms(api, "LEI")
+        # Active both here and in NOMIS (the sandbox has some inactive staff).
+        nomis_active = {p["staffId"] for p in api.sandbox.data.active_poms("LEI")}
+        poms = [p for p in await active_poms(api, "LEI") if p["staffId"] in nomis_active]
         assert len(poms) >= min_poms, f"only {len(poms)} active POMs at LEI"
         found.append(Candidate(no, await recommended(api, no), poms))
     return found

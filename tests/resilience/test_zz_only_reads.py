@@ -1,0 +1,9 @@
+"""After the resilience tests: their sandbox, faults and all, only ever received reads."""
+
+from __future__ import annotations
+
+from allocation_api.upstream.fakes import Sandbox
+
+
+def test_the_resilience_sandbox_received_only_reads(box: Sandbox) -> None:
+    assert box.non_read_requests() == {}
