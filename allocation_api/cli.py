@@ -213,9 +213,20 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+QUIET_COMMANDS = frozenset({"token", "export-schema"})
+"""Commands whose stdout is their product: only warnings go to the log."""
+
+CHATTY_LOGGERS = ("pgserver", "alembic.runtime.plugins", "alembic.runtime.migration")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.command in QUIET_COMMANDS else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    for name in CHATTY_LOGGERS:  # every command line they run, at INFO: noise for users
+        logging.getLogger(name).setLevel(logging.WARNING)
     if args.command == "token":
         args.role = args.role or ["ROLE_ALLOC_MGR"]
         args.caseload = args.caseload or ["LEI", "MDI", "BXI"]
