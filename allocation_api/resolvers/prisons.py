@@ -40,11 +40,15 @@ class _Status:
 
 
 async def _statuses(ctx: RequestContext, code: str, nos: list[str]) -> dict[str, _Status]:
-    """Owned status of every roster prisoner: ONE statement for the whole prison."""
+    """Owned status of every roster prisoner: ONE statement for the whole prison.
+
+    Only an allocation AT this prison counts as allocated: a prisoner who arrived
+    with a POM from their previous prison is waiting for one here.
+    """
 
     async def compute() -> dict[str, _Status]:
         async with ctx.sessions() as session:
-            found = await repo.allocation_status(session, nos)
+            found = await repo.allocation_status(session, nos, prison_code=code)
         return {no: _Status(*found.get(no, (False, False))) for no in nos}
 
     return await ctx.once(("statuses", code), compute)
