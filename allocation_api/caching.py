@@ -13,7 +13,7 @@ within one event-loop tick still share the one in-flight call).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 from cachetools import TTLCache
@@ -117,7 +117,3 @@ class SingleFlightCache(Generic[K, V]):
                 found[key] = value
         return [found[key] for key in keys]
 
-
-def invalidate_all(caches: Iterable[SingleFlightCache[object, object]]) -> None:
-    for cache in caches:
-        cache.invalidate()

@@ -57,13 +57,3 @@ class SharedCaches:
             ),
         )
 
-    def all(self) -> list[SingleFlightCache[object, object]]:
-        return [
-            self.poms_by_prison,  # type: ignore[list-item]
-            self.staff_by_id,  # type: ignore[list-item]
-            self.agency_by_id,  # type: ignore[list-item]
-            self.user_by_name,  # type: ignore[list-item]
-            self.caseloads_by_user,  # type: ignore[list-item]
-            self.prisoners_by_prison,  # type: ignore[list-item]
-            self.prisoner_by_no,  # type: ignore[list-item]
-        ]
