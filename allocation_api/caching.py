@@ -116,4 +116,3 @@ class SingleFlightCache(Generic[K, V]):
                 self.put(key, value)
                 found[key] = value
         return [found[key] for key in keys]
-

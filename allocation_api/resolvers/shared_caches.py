@@ -56,4 +56,3 @@ class SharedCaches:
                 "prisoner_by_no", ttl_s=settings.cache_ttl_prisoners_s, maxsize=size
             ),
         )
-
