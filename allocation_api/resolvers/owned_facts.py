@@ -16,6 +16,7 @@ from allocation_api.rules.early_allocation import (
 )
 from allocation_api.rules.handover import OwnedFacts
 from allocation_api.rules.responsibility import ResponsibilityOverride
+from allocation_api.store.owned_records import OwnedRecord
 from allocation_api.store.views import ParoleReviewView
 from allocation_api.upstream.models import Prisoner
 
@@ -34,6 +35,11 @@ def _current_sentence_reviews(
 
 async def owned_facts(ctx: RequestContext, prisoner: Prisoner) -> OwnedFacts:
     owned = await ctx.loaders.owned_by_offender_no.load(prisoner.prisonerNumber)
+    return facts_from(owned, prisoner)
+
+
+def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:
+    """The handover inputs held in one prisoner's owned record (pure)."""
     case_info, override = owned.case_information, owned.responsibility_override
     reviews, assessments = owned.parole_reviews, owned.early_allocations
     current = _current_sentence_reviews(reviews, prisoner)

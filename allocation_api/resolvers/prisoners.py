@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from allocation_api.context import RequestContext
 from allocation_api.errors import AllocationApiError, UpstreamError
-from allocation_api.resolvers.owned_facts import owned_facts
+from allocation_api.resolvers import allocations as allocation_resolvers
+from allocation_api.resolvers.owned_facts import facts_from, owned_facts
 from allocation_api.rules import handover as handover_rules
 from allocation_api.rules import pom_type as pom_type_rules
 from allocation_api.rules.handover import Handover as HandoverResult
 from allocation_api.rules.responsibility import ResponsibilityOverride
 from allocation_api.schema import mapping
 from allocation_api.schema import types as t
-from allocation_api.schema.enums import PomType
+from allocation_api.schema.enums import PomType, Responsibility
 from allocation_api.schema.permissions import check_offender_no
+from allocation_api.store.owned_records import OwnedRecord
 from allocation_api.upstream.models import Prisoner
 
 
@@ -55,6 +59,17 @@ def _record(node: t.Prisoner) -> Prisoner:
     return record
 
 
+def known_handover_result(
+    ctx: RequestContext, record: Prisoner, owned: OwnedRecord
+) -> HandoverResult:
+    """As `handover_result`, for a prisoner whose owned record is already loaded."""
+    found = ctx.handovers.get(record.prisonerNumber)
+    if found is None:
+        found = handover_rules.handover(record, facts_from(owned, record), ctx.today)
+        ctx.handovers[record.prisonerNumber] = found
+    return found
+
+
 async def handover_result(ctx: RequestContext, record: Prisoner) -> HandoverResult:
     """The handover rules' answer for one prisoner, computed once per request.
 
@@ -89,3 +104,52 @@ async def recommended_pom_type_for(ctx: RequestContext, record: Prisoner) -> Pom
 
 async def recommended_pom_type(ctx: RequestContext, node: t.Prisoner) -> PomType | None:
     return await recommended_pom_type_for(ctx, _record(node))
+
+
+# --- fields of prisoners whose owned record the page resolver preloaded -----------------
+# These answer synchronously when `node.owned` is set (a prison page loads the
+# owned records of its nodes in one statement up front), sparing a coroutine and
+# a DataLoader round per field and node; otherwise they return the awaitable of
+# the lazy path, which graphql-core awaits.
+
+
+def case_information_of(
+    ctx: RequestContext, node: t.Prisoner
+) -> t.CaseInformation | Awaitable[t.CaseInformation | None] | None:
+    owned = node.owned
+    if owned is None:
+        return case_information(ctx, node.offender_no)
+    row = owned.case_information
+    return None if row is None else mapping.case_information(row)
+
+
+def allocation_of(
+    ctx: RequestContext, node: t.Prisoner
+) -> t.Allocation | Awaitable[t.Allocation | None] | None:
+    owned = node.owned
+    if owned is None:
+        return allocation_resolvers.allocation(ctx, node.offender_no)
+    row = owned.allocation
+    return None if row is None else mapping.allocation(row)
+
+
+def handover_of(ctx: RequestContext, node: t.Prisoner) -> t.Handover | Awaitable[t.Handover | None]:
+    owned = node.owned
+    if owned is None:
+        return handover(ctx, node)
+    return mapping.handover(known_handover_result(ctx, _record(node), owned))
+
+
+def responsibility_of(
+    ctx: RequestContext, node: t.Prisoner
+) -> Responsibility | Awaitable[Responsibility | None]:
+    owned = node.owned
+    if owned is None:
+        return _responsibility(ctx, node)
+    result = known_handover_result(ctx, _record(node), owned)
+    return Responsibility(result.responsibility.value)
+
+
+async def _responsibility(ctx: RequestContext, node: t.Prisoner) -> Responsibility | None:
+    found = await handover(ctx, node)
+    return None if found is None else found.responsibility

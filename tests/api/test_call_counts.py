@@ -113,3 +113,30 @@ async def test_caseload_cost_is_exact_and_constant(
     assert five == fifty, (five, fifty)
     assert fifty["upstream"] == 1
     assert fifty == {"upstream": 1, "store": 3}
+
+
+async def test_page_without_owned_fields_reads_no_owned_data(
+    api: RunningApi, allocated_pages: dict[str, Any]
+) -> None:
+    after = encode_cursor(START - 1)
+    names_only = """query($after: String) { prison(code: "BXI") {
+      prisoners(first: 50, after: $after) { nodes { offenderNo lastName } } } }"""
+    await calls_of(api, names_only, {"after": after})
+    assert await calls_of(api, names_only, {"after": after}) == {"upstream": 1, "store": 0}
+
+
+async def test_owned_fields_through_fragments_cost_the_same(
+    api: RunningApi, allocated_pages: dict[str, Any]
+) -> None:
+    after = encode_cursor(START - 1)
+    with_fragments = """query($after: String) { prison(code: "BXI") {
+      prisoners(first: 50, after: $after) { ...Page } } }
+      fragment Page on PrisonerConnection { nodes { offenderNo ... on Prisoner { ...Owned } } }
+      fragment Owned on Prisoner { responsibility caseInformation { tier }
+        allocation { primaryPom { lastName } } }"""
+    await calls_of(api, with_fragments, {"after": after})
+    body = await api.gql(with_fragments, {"after": after})
+    assert body["extensions"]["calls"] == {"upstream": 1, "store": 2}
+    nodes = body["data"]["prison"]["prisoners"]["nodes"]
+    assert all(n["allocation"]["primaryPom"]["lastName"] for n in nodes)
+    assert all(n["responsibility"] for n in nodes)
