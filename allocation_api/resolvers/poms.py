@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Sequence
 
 from allocation_api.context import RequestContext
 from allocation_api.errors import UpstreamError
@@ -82,6 +83,57 @@ async def pom_of_case(
     return mapping.pom(
         staff_id, prison_code, role=role, staff=staff, detail=detail, recorded_name=recorded_name
     )
+
+
+async def poms_of_cases(
+    ctx: RequestContext, cases: Sequence[tuple[int, str, str | None]]
+) -> dict[tuple[int, str], t.Pom]:
+    """POMs of many cases at once: (staff id, prison, name as recorded) -> Pom.
+
+    The same reads as `pom_of_case` for each (one batch of owned details, the
+    cached POM list per prison, one staff batch for POMs who left the role),
+    made once up front so the POM fields of a page can answer synchronously.
+    """
+    names = {(staff_id, prison): name for staff_id, prison, name in cases}
+    keys = list(names)
+    details = dict(zip(keys, await ctx.loaders.pom_detail_by_key.load_many(keys), strict=True))
+    found: dict[tuple[int, str], t.Pom] = {}
+    for prison in {prison for _, prison in keys}:
+        here = [key for key in keys if key[1] == prison]
+        try:
+            roles = {r.staffId: r for r in await ctx.loaders.poms_by_prison.load(prison)}
+            gone = [staff_id for staff_id, _ in here if staff_id not in roles]
+            staff = dict(zip(gone, await ctx.loaders.staff_by_id.load_many(gone), strict=True))
+        except UpstreamError as error:
+            for key in here:
+                found[key] = mapping.pom_unavailable(key[0], prison, details[key], error)
+            continue
+        for key in here:
+            found[key] = mapping.pom(
+                key[0],
+                prison,
+                role=roles.get(key[0]),
+                staff=staff.get(key[0]),
+                detail=details[key],
+                recorded_name=names[key],
+            )
+    return found
+
+
+def pom_of_allocation(
+    ctx: RequestContext, node: t.Allocation, *, primary: bool
+) -> t.Pom | Awaitable[t.Pom | None] | None:
+    """An allocation's POM: at once if the page preloaded it, else via `pom_of_case`."""
+    staff_id = node.primary_pom_staff_id if primary else node.secondary_pom_staff_id
+    if staff_id is None:
+        return None
+    known = node.known_poms
+    if known is not None:
+        pom = known.get((staff_id, node.prison_code))
+        if pom is not None:
+            return pom
+    name = node.primary_pom_name if primary else node.secondary_pom_name
+    return pom_of_case(ctx, staff_id, node.prison_code, name)
 
 
 async def caseload(

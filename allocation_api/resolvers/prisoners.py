@@ -130,7 +130,11 @@ def allocation_of(
     if owned is None:
         return allocation_resolvers.allocation(ctx, node.offender_no)
     row = owned.allocation
-    return None if row is None else mapping.allocation(row)
+    if row is None:
+        return None
+    found = mapping.allocation(row)
+    found.known_poms = node.known_poms
+    return found
 
 
 def handover_of(ctx: RequestContext, node: t.Prisoner) -> t.Handover | Awaitable[t.Handover | None]:

@@ -16,6 +16,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from allocation_api.context import RequestContext
 from allocation_api.paging import page_bounds
+from allocation_api.resolvers import poms as pom_resolvers
 from allocation_api.schema import mapping
 from allocation_api.schema import types as t
 from allocation_api.schema.enums import PrisonerFilter
@@ -85,21 +86,31 @@ def _names(selections: Sequence[Selection]) -> set[str]:
     return found
 
 
-def _nodes_of(selections: Sequence[Selection]) -> list[Selection]:
-    nodes: list[Selection] = []
+def _children(selections: Sequence[Selection], name: str) -> list[Selection]:
+    """Sub-selections of the fields called `name`, looking through fragments."""
+    found: list[Selection] = []
     for selection in selections:
         if isinstance(selection, SelectedField):
-            if selection.name == "nodes":
-                nodes.extend(selection.selections)
+            if selection.name == name:
+                found.extend(selection.selections)
         else:
-            nodes.extend(_nodes_of(selection.selections))
-    return nodes
+            found.extend(_children(selection.selections, name))
+    return found
 
 
-def nodes_select_owned(selected: Sequence[Selection]) -> bool:
-    """Whether the `prisoners` field being resolved asks its nodes for owned data."""
+@dataclass(frozen=True, slots=True)
+class Preload:
+    owned: bool = False
+    poms: bool = False
+
+
+def preload_for(selected: Sequence[Selection]) -> Preload:
+    """What the `prisoners` field being resolved will ask of its nodes."""
     field_selections = [s for f in selected if isinstance(f, SelectedField) for s in f.selections]
-    return bool(_names(_nodes_of(field_selections)) & OWNED_FIELDS)
+    nodes = _children(field_selections, "nodes")
+    owned = bool(_names(nodes) & OWNED_FIELDS)
+    poms = bool(_names(_children(nodes, "allocation")) & {"primaryPom", "secondaryPom"})
+    return Preload(owned=owned, poms=owned and poms)
 
 
 async def prisoners(
@@ -109,10 +120,11 @@ async def prisoners(
     after: str | None,
     wanted: PrisonerFilter,
     *,
-    preload_owned: bool = False,
+    preload: Preload = Preload(),
 ) -> t.PrisonerConnection:
-    """A page of the roster. With `preload_owned`, the nodes' owned records are read
-    up front in the one statement the fields would otherwise batch lazily."""
+    """A page of the roster. With `preload`, the nodes' owned records (and their
+    allocations' POMs) are read up front, in the same statements the fields would
+    otherwise batch lazily, so those fields answer synchronously."""
     start, size = page_bounds(first, after, ctx.settings.max_page_size)
     listed = await roster(ctx, code)
     if wanted is not PrisonerFilter.ALL:
@@ -121,10 +133,24 @@ async def prisoners(
     page = listed[start : start + size]
     today = ctx.today
     nodes = [mapping.prisoner(p, today) for p in page]
-    if preload_owned and page:
+    if preload.owned and page:
         owned = await ctx.loaders.owned_by_offender_no.load_many([p.prisonerNumber for p in page])
         for node, record in zip(nodes, owned, strict=True):
             node.owned = record
+        if preload.poms:
+            cases = [
+                (staff_id, a.prison_code, name)
+                for a in (record.allocation for record in owned)
+                if a is not None
+                for staff_id, name in (
+                    (a.primary_pom_staff_id, a.primary_pom_name),
+                    (a.secondary_pom_staff_id, a.secondary_pom_name),
+                )
+                if staff_id is not None
+            ]
+            known = await pom_resolvers.poms_of_cases(ctx, cases) if cases else {}
+            for node in nodes:
+                node.known_poms = known
     return t.PrisonerConnection(
         nodes=nodes,
         page_info=mapping.page_info(start, start + len(page), len(listed)),

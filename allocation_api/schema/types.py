@@ -109,6 +109,8 @@ class Prisoner:
     record: Private[object]
     owned: Private[OwnedRecord | None] = None
     """Owned data preloaded by a page resolver; None = load lazily per field."""
+    known_poms: Private[dict[tuple[int, str], Pom] | None] = None
+    """POMs of this prisoner's allocation, preloaded with `owned` when asked for."""
 
     # Not `async def`: with `owned` preloaded they answer at once (see resolvers).
     @strawberry.field(metadata=INHERIT)
@@ -236,16 +238,17 @@ class Allocation:
     async def prisoner(self, info: Info) -> Prisoner | None:
         return await prisoner_resolvers.prisoner_for_case(info.context, self.offender_no)
 
-    @strawberry.field(metadata=INHERIT)
-    async def primary_pom(self, info: Info) -> Pom | None:
-        return await pom_resolvers.pom_of_case(
-            info.context, self.primary_pom_staff_id, self.prison_code, self.primary_pom_name
-        )
+    known_poms: Private[dict[tuple[int, str], Pom] | None] = None
+    """POMs preloaded by a page resolver; None = look each up lazily."""
 
     @strawberry.field(metadata=INHERIT)
-    async def secondary_pom(self, info: Info) -> Pom | None:
-        return await pom_resolvers.pom_of_case(
-            info.context, self.secondary_pom_staff_id, self.prison_code, self.secondary_pom_name
+    def primary_pom(self, info: Info) -> Pom | None:
+        return cast("Pom | None", pom_resolvers.pom_of_allocation(info.context, self, primary=True))
+
+    @strawberry.field(metadata=INHERIT)
+    def secondary_pom(self, info: Info) -> Pom | None:
+        return cast(
+            "Pom | None", pom_resolvers.pom_of_allocation(info.context, self, primary=False)
         )
 
     @strawberry.field(metadata=INHERIT)
@@ -293,7 +296,7 @@ class Prison:
             first,
             after,
             filter or PrisonerFilter.ALL,
-            preload_owned=prison_resolvers.nodes_select_owned(info.selected_fields),
+            preload=prison_resolvers.preload_for(info.selected_fields),
         )
 
     @strawberry.field(metadata=INHERIT, description="Staff holding the POM role at this prison.")
