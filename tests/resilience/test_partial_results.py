@@ -257,3 +257,40 @@ async def test_updating_case_information_needs_prisoner_search_and_writes_nothin
         "upstream": "prisoner-search",
     }
     assert await table_counts(db) == before
+
+
+PAGE_WITH_POMS = """{ prison(code: "LEI") { prisoners(first: 100) { nodes {
+  offenderNo caseInformation { tier }
+  allocation { primaryPomStaffId primaryPom { staffId firstName lastName status } } } } } }"""
+
+
+async def test_prison_page_with_pom_lookups_failing_nulls_only_pom_names(
+    fault_api: RunningApi, box: Sandbox
+) -> None:
+    """The page preloads its allocations' POMs: a failing POM list must still yield
+    the owned data with an error at each POM name's path, as the lazy path does."""
+    no, pom = await _allocated_prisoner(fault_api)
+    box.set_fault("prison-api", Fault(status=503, mode="error", path="/api/staff"))
+    try:
+        body = await fault_api.gql(PAGE_WITH_POMS)
+    finally:
+        box.clear_faults()
+    assert_clean_body(body)
+    nodes = body["data"]["prison"]["prisoners"]["nodes"]
+    index = next(i for i, n in enumerate(nodes) if n["offenderNo"] == no)
+    node = nodes[index]
+    assert node["caseInformation"]["tier"]
+    assert node["allocation"]["primaryPomStaffId"] == pom["staffId"]
+    found = node["allocation"]["primaryPom"]
+    assert (found["staffId"], found["firstName"], found["lastName"], found["status"]) == (
+        pom["staffId"],
+        None,
+        None,
+        "ACTIVE",
+    )
+    errors = _errors_by_path(body)
+    base = ("prison", "prisoners", "nodes", index, "allocation", "primaryPom")
+    for field in ("firstName", "lastName"):
+        error = errors[(*base, field)]
+        assert error["extensions"]["code"] == "UPSTREAM_REJECTED"
+        assert error["extensions"]["upstream"] == "prison-api"
