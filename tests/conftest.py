@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 
 from allocation_api.app import create_app
+from allocation_api.devstack import request_token
 from allocation_api.settings import Settings
 from allocation_api.store.testing import database_for_tests
 from allocation_api.upstream.fakes import Sandbox, start_sandbox
@@ -87,16 +88,13 @@ class RunningApi:
         """A real token from the sandbox sign-in service (which registers the caseloads)."""
         key = (username, roles, caseloads)
         if key not in self.tokens:
-            body: dict[str, Any] = {"roles": list(roles), "expiresIn": 3600}
-            if username is None:
-                body["clientId"] = "test-client"
-            else:
-                body.update({"username": username, "caseloads": list(caseloads)})
-            async with self.http.post(
-                f"{self.sandbox.urls['hmpps-auth']}/auth/sandbox/token", json=body
-            ) as response:
-                assert response.status == 200, await response.text()
-                self.tokens[key] = (await response.json())["access_token"]
+            self.tokens[key] = await request_token(
+                self.sandbox.urls["hmpps-auth"],
+                username=username,
+                roles=list(roles),
+                caseloads=list(caseloads),
+                expires_in=3600,
+            )
         return self.tokens[key]
 
     async def post(

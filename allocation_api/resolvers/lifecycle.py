@@ -28,12 +28,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from allocation_api.resolvers.deallocation import deallocate_locked
 from allocation_api.rules.eligibility import IN_SCOPE_LEGAL_STATUSES
-from allocation_api.store import repositories as repo
 from allocation_api.store.enums import AllocationEventType as Ev
 from allocation_api.store.enums import AllocationTrigger as Trigger
 from allocation_api.store.failures import translate_store_errors
-from allocation_api.store.tables import Allocation, AllocationEvent
+from allocation_api.store.tables import Allocation
 from allocation_api.upstream import Upstreams
 from allocation_api.upstream.models import Prisoner
 
@@ -105,36 +105,15 @@ async def _apply(
         change = change_for(locked, prisoner)
         if change is None:
             return None
-        previous_primary, previous_secondary = (
-            locked.primary_pom_staff_id,
-            locked.secondary_pom_staff_id,
-        )
-        if change.clear_primary:
-            locked.primary_pom_staff_id = locked.primary_pom_name = None
-            locked.primary_pom_allocated_at = None
-        if change.clear_secondary:
-            locked.secondary_pom_staff_id = locked.secondary_pom_name = None
-        locked.created_by_username = SYSTEM_USER
-        locked.created_by_name = None
-        saved = await repo.save_allocation(session, locked)
-        await repo.append_event(
+        await deallocate_locked(
             session,
-            AllocationEvent(
-                offender_no=offender_no,
-                prison_code=saved.prison_code,
-                event=change.event,
-                trigger=change.trigger,
-                primary_pom_staff_id=saved.primary_pom_staff_id,
-                primary_pom_name=saved.primary_pom_name,
-                secondary_pom_staff_id=saved.secondary_pom_staff_id,
-                secondary_pom_name=saved.secondary_pom_name,
-                previous_primary_pom_staff_id=previous_primary,
-                previous_secondary_pom_staff_id=previous_secondary,
-                allocated_at_tier=saved.allocated_at_tier,
-                recommended_pom_type=saved.recommended_pom_type,
-                created_by_username=SYSTEM_USER,
-                allocation_version=saved.version,
-            ),
+            locked,
+            primary=change.clear_primary,
+            secondary=change.clear_secondary,
+            event=change.event,
+            trigger=change.trigger,
+            username=SYSTEM_USER,
+            name=None,
         )
         return change
 

@@ -37,6 +37,7 @@ from allocation_api.errors import (
     UpstreamError,
     ValidationFailed,
 )
+from allocation_api.resolvers.deallocation import deallocate_locked
 from allocation_api.resolvers.loaders import forget
 from allocation_api.resolvers.prisoners import recommended_pom_type_for
 from allocation_api.rules.eligibility import in_prison_list, is_omic_eligible
@@ -719,33 +720,14 @@ async def _release_cases_of_inactive_pom(
         )
     ).all()
     for row in cases:
-        previous_primary, previous_secondary = row.primary_pom_staff_id, row.secondary_pom_staff_id
-        primary = previous_primary == staff_id
-        if primary:
-            row.primary_pom_staff_id = row.primary_pom_name = None
-            row.primary_pom_allocated_at = None
-        else:
-            row.secondary_pom_staff_id = row.secondary_pom_name = None
-        row.created_by_username = username
-        row.created_by_name = actor
-        saved = await repo.save_allocation(session, row)
-        await repo.append_event(
+        primary = row.primary_pom_staff_id == staff_id
+        await deallocate_locked(
             session,
-            AllocationEvent(
-                offender_no=row.offender_no,
-                prison_code=prison,
-                event=Ev.DEALLOCATE_PRIMARY_POM if primary else Ev.DEALLOCATE_SECONDARY_POM,
-                trigger=Trigger.INACTIVE_POM,
-                primary_pom_staff_id=saved.primary_pom_staff_id,
-                primary_pom_name=saved.primary_pom_name,
-                secondary_pom_staff_id=saved.secondary_pom_staff_id,
-                secondary_pom_name=saved.secondary_pom_name,
-                previous_primary_pom_staff_id=previous_primary,
-                previous_secondary_pom_staff_id=previous_secondary,
-                allocated_at_tier=saved.allocated_at_tier,
-                recommended_pom_type=saved.recommended_pom_type,
-                created_by_username=username,
-                created_by_name=actor,
-                allocation_version=saved.version,
-            ),
+            row,
+            primary=primary,
+            secondary=not primary,
+            event=Ev.DEALLOCATE_PRIMARY_POM if primary else Ev.DEALLOCATE_SECONDARY_POM,
+            trigger=Trigger.INACTIVE_POM,
+            username=username,
+            name=actor,
         )

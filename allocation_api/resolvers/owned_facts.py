@@ -8,7 +8,6 @@ prisoners costs one statement in all, not one per prisoner or per kind.
 
 from __future__ import annotations
 
-from allocation_api.context import RequestContext
 from allocation_api.rules.early_allocation import (
     EarlyAllocationAssessment,
     EarlyAllocationOutcome,
@@ -31,11 +30,6 @@ def _current_sentence_reviews(
         for r in reviews
         if r.sentence_start_date is None or start is None or r.sentence_start_date == start
     ]
-
-
-async def owned_facts(ctx: RequestContext, prisoner: Prisoner) -> OwnedFacts:
-    owned = await ctx.loaders.owned_by_offender_no.load(prisoner.prisonerNumber)
-    return facts_from(owned, prisoner)
 
 
 def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:

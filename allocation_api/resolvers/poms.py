@@ -51,48 +51,27 @@ async def poms_at(ctx: RequestContext, prison_code: str) -> list[t.Pom]:
 async def pom_of_case(
     ctx: RequestContext, staff_id: int | None, prison_code: str, recorded_name: str | None
 ) -> t.Pom | None:
-    """The primary or co-working POM of an allocation.
+    """The primary or co-working POM of an allocation (see `poms_of_cases`).
 
-    Owned details resolve even when NOMIS fails (names then error at their
-    paths); a POM who left the role is still shown, from the staff record or
-    the name recorded at allocation.
+    Every sibling's lookups go through the same DataLoaders in the same tick,
+    so one case at a time still batches into one read per kind.
     """
     if staff_id is None:
         return None
-    # Both loads are queued before either is awaited, so they batch with every
-    # sibling's; awaiting the futures in turn needs no task per call (unlike gather).
-    # (ensure_future returns the loader's own future: no task is created.)
-    roles_future = asyncio.ensure_future(ctx.loaders.poms_by_prison.load(prison_code))
-    try:
-        detail = await ctx.loaders.pom_detail_by_key.load((staff_id, prison_code))
-    except BaseException:
-        # Observe the other outcome so asyncio never reports it as unretrieved.
-        roles_future.add_done_callback(lambda f: f.cancelled() or f.exception())
-        raise
-    try:
-        roles = await roles_future
-    except UpstreamError as error:
-        return mapping.pom_unavailable(staff_id, prison_code, detail, error)
-    role = _role_of(roles, staff_id)
-    staff = None
-    if role is None:
-        try:
-            staff = await ctx.loaders.staff_by_id.load(staff_id)
-        except UpstreamError as error:
-            return mapping.pom_unavailable(staff_id, prison_code, detail, error)
-    return mapping.pom(
-        staff_id, prison_code, role=role, staff=staff, detail=detail, recorded_name=recorded_name
-    )
+    found = await poms_of_cases(ctx, [(staff_id, prison_code, recorded_name)])
+    return found[(staff_id, prison_code)]
 
 
 async def poms_of_cases(
     ctx: RequestContext, cases: Sequence[tuple[int, str, str | None]]
 ) -> dict[tuple[int, str], t.Pom]:
-    """POMs of many cases at once: (staff id, prison, name as recorded) -> Pom.
+    """POMs of cases: (staff id, prison, name as recorded) -> Pom.
 
-    The same reads as `pom_of_case` for each (one batch of owned details, the
-    cached POM list per prison, one staff batch for POMs who left the role),
-    made once up front so the POM fields of a page can answer synchronously.
+    One batch of owned details, the (cached) POM list per prison, one staff
+    batch for POMs who left the role. Owned details resolve even when NOMIS
+    fails (names then error at their paths); a POM who left the role is still
+    shown, from the staff record or the name recorded at allocation. A page
+    calls it once up front so its POM fields can answer synchronously.
     """
     names = {(staff_id, prison): name for staff_id, prison, name in cases}
     keys = list(names)

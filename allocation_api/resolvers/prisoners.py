@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from allocation_api.context import RequestContext
 from allocation_api.errors import AllocationApiError, UpstreamError
 from allocation_api.resolvers import allocations as allocation_resolvers
-from allocation_api.resolvers.owned_facts import facts_from, owned_facts
+from allocation_api.resolvers.owned_facts import facts_from
 from allocation_api.rules import handover as handover_rules
 from allocation_api.rules import pom_type as pom_type_rules
 from allocation_api.rules.handover import Handover as HandoverResult
@@ -73,15 +73,14 @@ def known_handover_result(
 async def handover_result(ctx: RequestContext, record: Prisoner) -> HandoverResult:
     """The handover rules' answer for one prisoner, computed once per request.
 
-    A plain dict rather than `ctx.once`: it costs no task per prisoner, and the
-    rules are pure, so two fields racing for one prisoner only compute twice.
+    Memoised in a plain dict rather than `ctx.once`: no task per prisoner, and
+    the rules are pure, so two fields racing for one prisoner only compute twice.
     """
     found = ctx.handovers.get(record.prisonerNumber)
-    if found is None:
-        facts = await owned_facts(ctx, record)
-        found = handover_rules.handover(record, facts, ctx.today)
-        ctx.handovers[record.prisonerNumber] = found
-    return found
+    if found is not None:
+        return found
+    owned = await ctx.loaders.owned_by_offender_no.load(record.prisonerNumber)
+    return known_handover_result(ctx, record, owned)
 
 
 async def handover(ctx: RequestContext, node: t.Prisoner) -> t.Handover | None:

@@ -27,9 +27,6 @@ from allocation_api.errors import UpstreamError, ValidationFailed
 INHERIT: dict[str, object] = {"permission": "inherit"}
 """Field metadata: covered by the permission decision made on its parent."""
 
-CHECKED_IN_RESOLVER: dict[str, object] = {"permission": "resolver"}
-"""Field metadata: the resolver checks access itself, on data it must load anyway."""
-
 OFFENDER_NO = re.compile(r"^[A-Z][0-9]{4}[A-Z]{2}$")
 PRISON_CODE = re.compile(r"^[A-Z]{3}$")
 

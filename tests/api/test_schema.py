@@ -10,7 +10,7 @@ from strawberry.types.private import is_private
 from strawberry.types.union import StrawberryUnion
 
 from allocation_api.schema.build import build_schema
-from allocation_api.schema.permissions import CHECKED_IN_RESOLVER, INHERIT
+from allocation_api.schema.permissions import INHERIT
 from allocation_api.schema.root import Mutation, Query
 from allocation_api.settings import Settings
 
@@ -26,10 +26,7 @@ def test_committed_sdl_is_current() -> None:
 
 def _decided(field: StrawberryField) -> bool:
     metadata = field.metadata or {}
-    return bool(field.permission_classes) or metadata.get("permission") in (
-        INHERIT["permission"],
-        CHECKED_IN_RESOLVER["permission"],
-    )
+    return bool(field.permission_classes) or metadata.get("permission") == INHERIT["permission"]
 
 
 def _object_types(annotation: object) -> list[StrawberryObjectDefinition]:
