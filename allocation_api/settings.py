@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     max_operations: int = Field(1, ge=1)
     max_body_bytes: int = Field(100_000, ge=1000)
     query_cache_size: int = Field(1000, ge=0)
+    fast_execution: bool = True
+    """Hot fields skip strawberry's per-field wrappers (schema/execution.py); off = plain."""
 
     # --- callers' tokens -----------------------------------------------------
     token_issuer: str | None = None

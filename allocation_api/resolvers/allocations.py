@@ -15,3 +15,7 @@ async def allocation(ctx: RequestContext, offender_no: str) -> t.Allocation | No
 async def history(ctx: RequestContext, offender_no: str) -> list[t.AllocationEvent]:
     rows = await ctx.loaders.events_by_offender_no.load(offender_no)
     return [mapping.event(row) for row in rows]
+
+
+async def history_of_allocation(ctx: RequestContext, node: t.Allocation) -> list[t.AllocationEvent]:
+    return await history(ctx, node.offender_no)

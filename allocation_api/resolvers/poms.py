@@ -115,6 +115,18 @@ def pom_of_allocation(
     return pom_of_case(ctx, staff_id, node.prison_code, name)
 
 
+def primary_pom_of_allocation(
+    ctx: RequestContext, node: t.Allocation
+) -> t.Pom | Awaitable[t.Pom | None] | None:
+    return pom_of_allocation(ctx, node, primary=True)
+
+
+def secondary_pom_of_allocation(
+    ctx: RequestContext, node: t.Allocation
+) -> t.Pom | Awaitable[t.Pom | None] | None:
+    return pom_of_allocation(ctx, node, primary=False)
+
+
 async def caseload(
     ctx: RequestContext, node: t.Pom, first: int | None, after: str | None
 ) -> t.AllocationConnection:

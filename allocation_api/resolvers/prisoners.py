@@ -46,6 +46,10 @@ async def prisoner_for_case(ctx: RequestContext, offender_no: str) -> t.Prisoner
     return None if found is None else mapping.prisoner(found, ctx.today)
 
 
+async def prisoner_of_allocation(ctx: RequestContext, node: t.Allocation) -> t.Prisoner | None:
+    return await prisoner_for_case(ctx, node.offender_no)
+
+
 async def case_information(ctx: RequestContext, offender_no: str) -> t.CaseInformation | None:
     row = await ctx.loaders.case_information(offender_no)
     return None if row is None else mapping.case_information(row)

@@ -10,6 +10,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from allocation_api.schema.execution import FastExecutionContext, install_fast_paths
 from allocation_api.schema.limits import limit_extensions, production_extensions
 from allocation_api.schema.payloads import (
     ConflictError,
@@ -42,7 +43,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
     Parsing and validation results are cached in bounded LRUs keyed by the
     query text, so repeated documents skip both, and unique documents cannot
-    grow memory without limit.
+    grow memory without limit. With `fast_execution` on, hot fields skip
+    strawberry's per-field wrappers (`schema/execution.py`).
     """
     cache_size = settings.query_cache_size
     extensions = [
@@ -56,7 +58,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             functools.partial(ValidationCache, maxsize=cache_size),
             *extensions,
         ]
-    return AllocationSchema(
+    schema = AllocationSchema(
         query=Query,
         mutation=Mutation,
         types=[
@@ -71,4 +73,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             default_resolver=resolve_attribute,
             disable_field_suggestions=not settings.is_dev,
         ),
+        execution_context_class=FastExecutionContext if settings.fast_execution else None,
     )
+    if settings.fast_execution:
+        install_fast_paths(schema._schema, resolve_attribute)
+    return schema

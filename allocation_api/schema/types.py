@@ -33,6 +33,7 @@ from allocation_api.schema.enums import (
     Responsibility,
     Tier,
 )
+from allocation_api.schema.execution import direct
 from allocation_api.schema.permissions import INHERIT, CanReadPomCases
 from allocation_api.store.owned_records import OwnedRecord
 
@@ -113,28 +114,28 @@ class Prisoner:
     """POMs of this prisoner's allocation, preloaded with `owned` when asked for."""
 
     # Not `async def`: with `owned` preloaded they answer at once (see resolvers).
-    @strawberry.field(metadata=INHERIT)
+    @strawberry.field(metadata=direct(prisoner_resolvers.case_information_of))
     def case_information(self, info: Info) -> CaseInformation | None:
         return cast(
             "CaseInformation | None", prisoner_resolvers.case_information_of(info.context, self)
         )
 
-    @strawberry.field(metadata=INHERIT)
+    @strawberry.field(metadata=direct(prisoner_resolvers.allocation_of))
     def allocation(self, info: Info) -> Allocation | None:
         return cast("Allocation | None", prisoner_resolvers.allocation_of(info.context, self))
 
-    @strawberry.field(metadata=INHERIT)
+    @strawberry.field(metadata=direct(prisoner_resolvers.handover_of))
     def handover(self, info: Info) -> Handover | None:
         return cast("Handover | None", prisoner_resolvers.handover_of(info.context, self))
 
-    @strawberry.field(metadata=INHERIT)
+    @strawberry.field(metadata=direct(prisoner_resolvers.responsibility_of))
     def responsibility(self, info: Info) -> Responsibility | None:
         return cast(
             "Responsibility | None", prisoner_resolvers.responsibility_of(info.context, self)
         )
 
     @strawberry.field(
-        metadata=INHERIT,
+        metadata=direct(prisoner_resolvers.recommended_pom_type),
         description="The POM type the rules recommend (needs a tier for determinate cases).",
     )
     async def recommended_pom_type(self, info: Info) -> PomType | None:
@@ -234,26 +235,24 @@ class Allocation:
     version: int = strawberry.field(metadata=INHERIT)
     updated_at: dt.datetime = strawberry.field(metadata=INHERIT)
 
-    @strawberry.field(metadata=INHERIT)
+    @strawberry.field(metadata=direct(prisoner_resolvers.prisoner_of_allocation))
     async def prisoner(self, info: Info) -> Prisoner | None:
-        return await prisoner_resolvers.prisoner_for_case(info.context, self.offender_no)
+        return await prisoner_resolvers.prisoner_of_allocation(info.context, self)
 
     known_poms: Private[dict[tuple[int, str], Pom] | None] = None
     """POMs preloaded by a page resolver; None = look each up lazily."""
 
-    @strawberry.field(metadata=INHERIT)
+    @strawberry.field(metadata=direct(pom_resolvers.primary_pom_of_allocation))
     def primary_pom(self, info: Info) -> Pom | None:
-        return cast("Pom | None", pom_resolvers.pom_of_allocation(info.context, self, primary=True))
+        return cast("Pom | None", pom_resolvers.primary_pom_of_allocation(info.context, self))
 
-    @strawberry.field(metadata=INHERIT)
+    @strawberry.field(metadata=direct(pom_resolvers.secondary_pom_of_allocation))
     def secondary_pom(self, info: Info) -> Pom | None:
-        return cast(
-            "Pom | None", pom_resolvers.pom_of_allocation(info.context, self, primary=False)
-        )
+        return cast("Pom | None", pom_resolvers.secondary_pom_of_allocation(info.context, self))
 
-    @strawberry.field(metadata=INHERIT)
+    @strawberry.field(metadata=direct(allocation_resolvers.history_of_allocation))
     async def history(self, info: Info) -> list[AllocationEvent]:
-        return await allocation_resolvers.history(info.context, self.offender_no)
+        return await allocation_resolvers.history_of_allocation(info.context, self)
 
 
 @strawberry.type
