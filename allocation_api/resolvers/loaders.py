@@ -24,11 +24,7 @@ from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.store import repositories as repo
 from allocation_api.store.owned_records import OwnedRecord, owned_records_by_offender_nos
-from allocation_api.store.tables import (
-    Allocation,
-    AllocationEvent,
-    PomDetail,
-)
+from allocation_api.store.tables import AllocationEvent, PomDetail
 from allocation_api.store.views import AllocationView, CaseInformationView
 from allocation_api.upstream import Upstreams
 from allocation_api.upstream.models import Agency, Prisoner, StaffDetail, StaffRole
@@ -84,6 +80,7 @@ class Loaders:
         *,
         max_batch_size: int,
     ) -> None:
+        self._sessions = sessions
         self._upstreams = upstreams
         self._caches = caches
 
@@ -100,11 +97,11 @@ class Loaders:
             sessions, repo.pom_details_by_keys
         )
 
-        async def load_caseloads(keys: list[tuple[int, str]]) -> list[list[Allocation]]:
+        async def load_caseloads(keys: list[tuple[int, str]]) -> list[list[AllocationView]]:
             by_prison: dict[str, list[int]] = {}
             for staff_id, prison in keys:
                 by_prison.setdefault(prison, []).append(staff_id)
-            found: dict[tuple[int, str], list[Allocation]] = {}
+            found: dict[tuple[int, str], list[AllocationView]] = {}
             async with sessions() as session:
                 for prison, staff_ids in by_prison.items():
                     rows = await repo.caseloads_by_staff_ids(session, prison, staff_ids)
@@ -112,7 +109,7 @@ class Loaders:
                         found[(staff_id, prison)] = rows.get(staff_id, [])
             return [found[key] for key in keys]
 
-        self.caseload_by_staff_and_prison: DataLoader[tuple[int, str], list[Allocation]] = (
+        self.caseload_by_staff_and_prison: DataLoader[tuple[int, str], list[AllocationView]] = (
             DataLoader(load_fn=load_caseloads)
         )
 
@@ -129,6 +126,28 @@ class Loaders:
             load_fn=self._load_staff, max_batch_size=max_batch_size
         )
         self.agency_by_id: DataLoader[str, Agency | None] = DataLoader(load_fn=self._load_agencies)
+
+    # --- bulk reads for page resolvers ---------------------------------------------
+    # A page resolver knows all of its keys at once. These call the same batch
+    # functions as the loaders above, once, without a DataLoader's future, done
+    # callback and batch bookkeeping per key (a tenth of a page's CPU when the
+    # page went through `load_many`). The values are handed to the page's nodes
+    # and are not memoised in the loaders.
+
+    async def owned_records(self, nos: list[str]) -> list[OwnedRecord]:
+        """Owned records of these prisoners: ONE statement."""
+        return await _load_owned(self._sessions, nos)
+
+    async def pom_details(self, keys: list[tuple[int, str]]) -> list[PomDetail | None]:
+        """Owned POM details by (staff id, prison): ONE statement."""
+        async with self._sessions() as session:
+            found = await repo.pom_details_by_keys(session, keys)
+        return [found.get(key) for key in keys]
+
+    async def prisoners(self, nos: list[str]) -> list[Prisoner | None]:
+        """Prisoners by number: rolls read by this request, the shared cache, then ONE
+        upstream call for the rest (chunked by the client to the batch size)."""
+        return await self._load_prisoners(nos)
 
     async def allocation(self, offender_no: str) -> AllocationView | None:
         return (await self.owned_by_offender_no.load(offender_no)).allocation

@@ -6,16 +6,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+
+from strawberry.types.nodes import Selection
 
 from allocation_api.context import RequestContext
 from allocation_api.errors import UpstreamError
 from allocation_api.paging import page_bounds
+from allocation_api.resolvers import selections
 from allocation_api.resolvers.prisoners import handover_result
 from allocation_api.rules.caseload import CaseRecord, CaseRole, count_caseload
 from allocation_api.rules.handover import Handover as HandoverResult
 from allocation_api.schema import mapping
 from allocation_api.schema import types as t
-from allocation_api.store.tables import Allocation
+from allocation_api.store.views import AllocationView
 from allocation_api.upstream.models import Prisoner, StaffRole
 
 
@@ -63,7 +67,7 @@ async def pom_of_case(
 
 
 async def poms_of_cases(
-    ctx: RequestContext, cases: Sequence[tuple[int, str, str | None]]
+    ctx: RequestContext, cases: Sequence[tuple[int, str, str | None]], *, bulk: bool = False
 ) -> dict[tuple[int, str], t.Pom]:
     """POMs of cases: (staff id, prison, name as recorded) -> Pom.
 
@@ -71,11 +75,15 @@ async def poms_of_cases(
     batch for POMs who left the role. Owned details resolve even when NOMIS
     fails (names then error at their paths); a POM who left the role is still
     shown, from the staff record or the name recorded at allocation. A page
-    calls it once up front so its POM fields can answer synchronously.
+    calls it once up front (`bulk`: all its cases at once, no DataLoader) so its
+    POM fields can answer synchronously.
     """
     names = {(staff_id, prison): name for staff_id, prison, name in cases}
     keys = list(names)
-    details = dict(zip(keys, await ctx.loaders.pom_detail_by_key.load_many(keys), strict=True))
+    found_details = await (
+        ctx.loaders.pom_details(keys) if bulk else ctx.loaders.pom_detail_by_key.load_many(keys)
+    )
+    details = dict(zip(keys, found_details, strict=True))
     found: dict[tuple[int, str], t.Pom] = {}
     for prison in {prison for _, prison in keys}:
         here = [key for key in keys if key[1] == prison]
@@ -127,20 +135,80 @@ def secondary_pom_of_allocation(
     return pom_of_allocation(ctx, node, primary=False)
 
 
+@dataclass(frozen=True, slots=True)
+class CaseloadPreload:
+    prisoners: bool = False
+    poms: bool = False
+
+
+def caseload_preload_for(selected: Sequence[Selection]) -> CaseloadPreload:
+    """What the `caseload` field being resolved will ask of its nodes."""
+    asked = selections.names(selections.connection_nodes(selected))
+    return CaseloadPreload(
+        prisoners="prisoner" in asked, poms=bool(asked & {"primaryPom", "secondaryPom"})
+    )
+
+
 async def caseload(
-    ctx: RequestContext, node: t.Pom, first: int | None, after: str | None
+    ctx: RequestContext,
+    node: t.Pom,
+    first: int | None,
+    after: str | None,
+    *,
+    preload: CaseloadPreload = CaseloadPreload(),
 ) -> t.AllocationConnection:
+    """A page of the POM's caseload. With `preload`, the nodes' prisoners and POMs are
+    read up front (the same calls the fields would batch lazily, made concurrently),
+    so those fields answer synchronously."""
     start, size = page_bounds(first, after, ctx.settings.max_page_size)
     rows = await ctx.loaders.caseload_by_staff_and_prison.load((node.staff_id, node.prison_code))
     page = rows[start : start + size]
+    nodes = [mapping.allocation(row) for row in page]
+    if page and (preload.prisoners or preload.poms):
+        known_prisoners, known_poms = await asyncio.gather(
+            _prisoners_of(ctx, [row.offender_no for row in page]) if preload.prisoners else _none(),
+            poms_of_cases(ctx, _cases_of(page), bulk=True) if preload.poms else _none(),
+        )
+        for allocation in nodes:
+            allocation.known_prisoners = known_prisoners
+            allocation.known_poms = known_poms
     return t.AllocationConnection(
-        nodes=[mapping.allocation(row) for row in page],
+        nodes=nodes,
         page_info=mapping.page_info(start, start + len(page), len(rows)),
         total_count=len(rows),
     )
 
 
-def _allocated_on(row: Allocation, role: CaseRole) -> dt.date:
+async def _none() -> None:
+    return None
+
+
+def _cases_of(rows: Sequence[AllocationView]) -> list[tuple[int, str, str | None]]:
+    return [
+        (staff_id, row.prison_code, name)
+        for row in rows
+        for staff_id, name in (
+            (row.primary_pom_staff_id, row.primary_pom_name),
+            (row.secondary_pom_staff_id, row.secondary_pom_name),
+        )
+        if staff_id is not None
+    ]
+
+
+async def _prisoners_of(ctx: RequestContext, nos: list[str]) -> dict[str, t.Prisoner | None]:
+    """Prisoners of these cases, partial (NOMIS fields in error) if NOMIS fails."""
+    try:
+        found = await ctx.loaders.prisoners(nos)
+    except UpstreamError as error:
+        return {no: mapping.prisoner_unavailable(no, error) for no in nos}
+    today = ctx.today
+    return {
+        no: None if p is None else mapping.prisoner(p, today)
+        for no, p in zip(nos, found, strict=True)
+    }
+
+
+def _allocated_on(row: AllocationView, role: CaseRole) -> dt.date:
     when = row.primary_pom_allocated_at if role is CaseRole.PRIMARY else None
     return (when or row.updated_at).date()
 

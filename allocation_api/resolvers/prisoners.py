@@ -46,8 +46,14 @@ async def prisoner_for_case(ctx: RequestContext, offender_no: str) -> t.Prisoner
     return None if found is None else mapping.prisoner(found, ctx.today)
 
 
-async def prisoner_of_allocation(ctx: RequestContext, node: t.Allocation) -> t.Prisoner | None:
-    return await prisoner_for_case(ctx, node.offender_no)
+def prisoner_of_allocation(
+    ctx: RequestContext, node: t.Allocation
+) -> t.Prisoner | Awaitable[t.Prisoner | None] | None:
+    """An allocation's prisoner: at once if the caseload preloaded it, else batched lazily."""
+    known = node.known_prisoners
+    if known is not None and node.offender_no in known:
+        return known[node.offender_no]
+    return prisoner_for_case(ctx, node.offender_no)
 
 
 async def case_information(ctx: RequestContext, offender_no: str) -> t.CaseInformation | None:

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from strawberry.types.nodes import SelectedField, Selection
+from strawberry.types.nodes import Selection
 
 from allocation_api.context import RequestContext
 from allocation_api.paging import page_bounds
 from allocation_api.resolvers import poms as pom_resolvers
+from allocation_api.resolvers import selections
 from allocation_api.schema import mapping
 from allocation_api.schema import types as t
 from allocation_api.schema.enums import PrisonerFilter
@@ -75,29 +76,6 @@ OWNED_FIELDS = frozenset(
 """Prisoner fields answered from the owned record."""
 
 
-def _names(selections: Sequence[Selection]) -> set[str]:
-    """Field names selected, looking through fragments."""
-    found: set[str] = set()
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            found.add(selection.name)
-        else:
-            found |= _names(selection.selections)
-    return found
-
-
-def _children(selections: Sequence[Selection], name: str) -> list[Selection]:
-    """Sub-selections of the fields called `name`, looking through fragments."""
-    found: list[Selection] = []
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name == name:
-                found.extend(selection.selections)
-        else:
-            found.extend(_children(selection.selections, name))
-    return found
-
-
 @dataclass(frozen=True, slots=True)
 class Preload:
     owned: bool = False
@@ -106,10 +84,11 @@ class Preload:
 
 def preload_for(selected: Sequence[Selection]) -> Preload:
     """What the `prisoners` field being resolved will ask of its nodes."""
-    field_selections = [s for f in selected if isinstance(f, SelectedField) for s in f.selections]
-    nodes = _children(field_selections, "nodes")
-    owned = bool(_names(nodes) & OWNED_FIELDS)
-    poms = bool(_names(_children(nodes, "allocation")) & {"primaryPom", "secondaryPom"})
+    nodes = selections.connection_nodes(selected)
+    owned = bool(selections.names(nodes) & OWNED_FIELDS)
+    poms = bool(
+        selections.names(selections.children(nodes, "allocation")) & {"primaryPom", "secondaryPom"}
+    )
     return Preload(owned=owned, poms=owned and poms)
 
 
@@ -134,7 +113,7 @@ async def prisoners(
     today = ctx.today
     nodes = [mapping.prisoner(p, today) for p in page]
     if preload.owned and page:
-        owned = await ctx.loaders.owned_by_offender_no.load_many([p.prisonerNumber for p in page])
+        owned = await ctx.loaders.owned_records([p.prisonerNumber for p in page])
         for node, record in zip(nodes, owned, strict=True):
             node.owned = record
         if preload.poms:
@@ -148,7 +127,7 @@ async def prisoners(
                 )
                 if staff_id is not None
             ]
-            known = await pom_resolvers.poms_of_cases(ctx, cases) if cases else {}
+            known = await pom_resolvers.poms_of_cases(ctx, cases, bulk=True) if cases else {}
             for node in nodes:
                 node.known_poms = known
     return t.PrisonerConnection(

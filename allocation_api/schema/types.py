@@ -183,7 +183,13 @@ class Pom:
     async def caseload(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> AllocationConnection:
-        return await pom_resolvers.caseload(info.context, self, first, after)
+        return await pom_resolvers.caseload(
+            info.context,
+            self,
+            first,
+            after,
+            preload=pom_resolvers.caseload_preload_for(info.selected_fields),
+        )
 
     @strawberry.field(permission_classes=[CanReadPomCases])
     async def caseload_counts(self, info: Info) -> CaseloadCounts:
@@ -236,11 +242,15 @@ class Allocation:
     updated_at: dt.datetime = strawberry.field(metadata=INHERIT)
 
     @strawberry.field(metadata=direct(prisoner_resolvers.prisoner_of_allocation))
-    async def prisoner(self, info: Info) -> Prisoner | None:
-        return await prisoner_resolvers.prisoner_of_allocation(info.context, self)
+    def prisoner(self, info: Info) -> Prisoner | None:
+        return cast(
+            "Prisoner | None", prisoner_resolvers.prisoner_of_allocation(info.context, self)
+        )
 
     known_poms: Private[dict[tuple[int, str], Pom] | None] = None
     """POMs preloaded by a page resolver; None = look each up lazily."""
+    known_prisoners: Private[dict[str, Prisoner | None] | None] = None
+    """Prisoners preloaded by a caseload resolver; None = look each up lazily."""
 
     @strawberry.field(metadata=direct(pom_resolvers.primary_pom_of_allocation))
     def primary_pom(self, info: Info) -> Pom | None:

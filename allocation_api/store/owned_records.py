@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +26,7 @@ from allocation_api.store.views import (
     EarlyAllocationView,
     ParoleReviewView,
     ResponsibilityOverrideView,
+    json_document,
 )
 
 
@@ -60,11 +59,6 @@ _STATEMENT = sa.text(
 ).bindparams(sa.bindparam("nos", type_=pg.ARRAY(sa.Text)))
 
 
-def _json(value: Any) -> Any:
-    # asyncpg hands jsonb back as text unless a codec is set; accept both.
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
 async def owned_records_by_offender_nos(
     session: AsyncSession, nos: Sequence[str]
 ) -> dict[str, OwnedRecord]:
@@ -77,7 +71,9 @@ async def owned_records_by_offender_nos(
         rows = (await connection.execute(_STATEMENT, {"nos": unique})).all()
     found: dict[str, OwnedRecord] = {}
     for no, allocation, case_info, override, reviews, assessments in rows:
-        allocation, case_info, override = _json(allocation), _json(case_info), _json(override)
+        allocation = json_document(allocation)
+        case_info = json_document(case_info)
+        override = json_document(override)
         found[no] = OwnedRecord(
             offender_no=no,
             allocation=None if allocation is None else AllocationView.from_json(allocation),
@@ -87,7 +83,9 @@ async def owned_records_by_offender_nos(
             responsibility_override=None
             if override is None
             else ResponsibilityOverrideView.from_json(override),
-            parole_reviews=[ParoleReviewView.from_json(r) for r in _json(reviews)],
-            early_allocations=[EarlyAllocationView.from_json(e) for e in _json(assessments)],
+            parole_reviews=[ParoleReviewView.from_json(r) for r in json_document(reviews)],
+            early_allocations=[
+                EarlyAllocationView.from_json(e) for e in json_document(assessments)
+            ],
         )
     return found

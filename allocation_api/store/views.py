@@ -15,6 +15,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from allocation_api.store.enums import (
     EarlyAllocationOutcome,
     OverrideReasonValue,
@@ -24,6 +26,11 @@ from allocation_api.store.enums import (
     ResponsibilityValue,
     Tier,
 )
+
+
+def json_document(value: Any) -> Any:
+    """A `to_jsonb` column: asyncpg hands jsonb back as text unless a codec is set."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _ts(value: str | None) -> dt.datetime | None:

@@ -294,3 +294,42 @@ async def test_prison_page_with_pom_lookups_failing_nulls_only_pom_names(
         error = errors[(*base, field)]
         assert error["extensions"]["code"] == "UPSTREAM_REJECTED"
         assert error["extensions"]["upstream"] == "prison-api"
+
+
+CASELOAD = """query($staffId: Int!) { pom(staffId: $staffId, prisonCode: "LEI") {
+  caseload(first: 100) { totalCount nodes { offenderNo version
+    prisoner { offenderNo firstName lastName sentence { releaseDate } }
+    primaryPom { staffId firstName lastName } } } } }"""
+
+
+async def test_caseload_with_prisoner_search_failing_nulls_only_the_prisoner_fields(
+    fault_api: RunningApi, box: Sandbox
+) -> None:
+    """The caseload preloads its nodes' prisoners: a failing prisoner search must
+    still yield every case with an error at each NOMIS field's path, as the lazy
+    path does, and the POM (another upstream) intact."""
+    no, pom = await _allocated_prisoner(fault_api)
+    await fault_api.gql(CASELOAD, {"staffId": pom["staffId"]})  # warm the POM list
+    box.set_fault("prisoner-search", Fault(status=503, mode="error"))
+    try:
+        body = await fault_api.gql(CASELOAD, {"staffId": pom["staffId"]})
+    finally:
+        box.clear_faults()
+    assert_clean_body(body)
+    caseload = body["data"]["pom"]["caseload"]
+    nodes = caseload["nodes"]
+    assert len(nodes) == caseload["totalCount"] >= 1
+    index = next(i for i, n in enumerate(nodes) if n["offenderNo"] == no)
+    node = nodes[index]
+    assert node["version"] >= 1
+    assert node["prisoner"]["offenderNo"] == no
+    assert node["prisoner"]["firstName"] is None and node["prisoner"]["sentence"] is None
+    assert node["primaryPom"]["staffId"] == pom["staffId"]
+    assert node["primaryPom"]["lastName"] == pom["lastName"]
+    errors = _errors_by_path(body)
+    base = ("pom", "caseload", "nodes", index, "prisoner")
+    for field in ("firstName", "lastName", "sentence"):
+        error = errors[(*base, field)]
+        assert error["extensions"]["code"] == "UPSTREAM_REJECTED"
+        assert error["extensions"]["upstream"] == "prisoner-search"
+    assert all(path[:3] == ("pom", "caseload", "nodes") for path in errors), errors
