@@ -292,11 +292,14 @@ class Runner:
 
     async def profile(self, session: aiohttp.ClientSession, gql: GraphQL, op: Operation) -> Any:
         """One more load run of `op` with pyinstrument sampling the API's event loop thread."""
-        async with session.post(f"{self.api_url}/__bench/profile/start") as response:
+        # Control requests close their connection: a pooled one may have idled past
+        # uvicorn's keep-alive timeout during the load and be reset on reuse.
+        close = {"Connection": "close"}
+        async with session.post(f"{self.api_url}/__bench/profile/start", headers=close) as response:
             await response.read()
         result = await self.load(gql, op, self.args.duration_s)
         op.rotate(result.sent)
-        async with session.post(f"{self.api_url}/__bench/profile/stop") as response:
+        async with session.post(f"{self.api_url}/__bench/profile/stop", headers=close) as response:
             body: dict[str, Any] = await response.json()
         if "tree" not in body:
             raise BenchError(f"profile: {body}")

@@ -6,19 +6,22 @@ about 10 µs on each (a Path, a GraphQLResolveInfo, the resolver call,
 `Info` per resolver call, argument conversion, the extension chain). Profiles
 showed that machinery, not our resolvers, was most of the CPU of a page.
 
-Two changes, both decided once per schema by `install_fast_paths` and both
-semantically identical to what they replace:
+What changes, decided once per schema by `install_fast_paths`:
 
-- **Leaf attributes** (a scalar or enum field with no resolver, arguments,
-  permission classes or extensions) are read and serialised inline by
-  `FastExecutionContext.execute_fields`: no Path, no info, no resolver call.
-  Anything unusual (None on a non-null field, an `Unavailable` marker, a
-  value that does not serialise) takes graphql-core's ordinary path, which
-  raises and places the error exactly as before.
-- **Direct resolvers**: a field declared with `direct(fn)` metadata, no
-  arguments and no permission classes is resolved by `fn(context, source)`
-  straight from graphql-core, skipping strawberry's `Info` and extension
-  chain; other attribute fields get a plain attribute resolver.
+- **Planned fields run inline.** A field with no arguments, permission
+  classes or extensions, resolved by an attribute or by a `direct(fn)`
+  function, whose type is a scalar, an enum or an object type without an
+  `is_type_of` check, is executed by `FastExecutionContext` itself: the value
+  is read (or `fn(context, source)` called), then a leaf is serialised or an
+  object's sub-selection run, with no GraphQLResolveInfo, no strawberry `Info`,
+  no Path unless a child needs one, and no `complete_value` dispatch.
+  Anything unusual (an awaitable, an `Unavailable` marker, null on a
+  non-null field, a value that does not serialise, an error) goes to
+  graphql-core's own completion and error handling with a real info object,
+  so errors, nulls and their paths are exactly graphql-core's.
+- **Resolvers of the other simple fields** (lists of objects, say) call the
+  attribute or `fn` directly, skipping strawberry's `Info` and extension
+  chain.
 
 Everything else (root fields, permission-checked fields, fields with
 arguments, mutations, introspection) runs through strawberry unchanged.
@@ -28,18 +31,22 @@ these paths and requires identical responses, errors included.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import enum
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    GraphQLField,
+    GraphQLNamedType,
     GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
     is_leaf_type,
     is_non_null_type,
 )
-from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import to_nodes
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
@@ -50,8 +57,8 @@ from allocation_api.schema.unavailable import Unavailable, resolve_attribute
 DIRECT = "allocation_api.direct"
 """Field metadata key: `fn(context, source)` resolves the field without strawberry's wrappers."""
 
-LEAVES = "allocation_api.leaves"
-"""GraphQLObjectType extensions key: field name -> `_Leaf` for inline-completed fields."""
+INLINE = "allocation_api.inline"
+"""GraphQLObjectType extensions key: field name -> `_Inline` plan of a field executed inline."""
 
 STRAWBERRY_DEFINITION = "strawberry-definition"
 
@@ -68,34 +75,46 @@ def direct(fn: DirectResolver) -> dict[str, object]:
     return {**INHERIT, DIRECT: fn}
 
 
-_SLOW = object()
-"""Returned by `_Leaf.complete` when graphql-core's ordinary path must decide."""
+class _Kind(enum.Enum):
+    LEAF = "leaf"
+    OBJECT = "object"
 
 
 @dataclass(frozen=True, slots=True)
-class _Leaf:
-    """How to complete one leaf attribute field inline."""
+class _Inline:
+    """How to execute one field inline: resolve, then serialise a leaf or run an
+    object's sub-selection, without a Path unless needed, a GraphQLResolveInfo
+    unless needed, or `complete_value`'s type dispatch."""
 
-    python_name: str
-    serialize: Callable[[Any], Any]
+    field_def: GraphQLField
+    kind: _Kind
     nullable: bool
+    named_type: GraphQLNamedType
+    attribute: str | None
+    """Python attribute read by `resolve_attribute`; None when `direct` resolves."""
+    direct: DirectResolver | None
+    serialize: Callable[[Any], Any] | None
 
-    def complete(self, source: Any) -> object:
-        try:
-            value = getattr(source, self.python_name)
-        except Exception:
-            return _SLOW
-        if value is None:
-            return None if self.nullable else _SLOW
-        if type(value) is Unavailable or isinstance(value, Exception):
-            return _SLOW
-        try:
-            serialized = self.serialize(value)
-        except Exception:
-            return _SLOW
-        if serialized is None or serialized is Undefined:
-            return _SLOW
-        return serialized
+
+def _plan(
+    field_def: GraphQLField, definition: StrawberryField, attribute_default: bool
+) -> _Inline | None:
+    nullable = not is_non_null_type(field_def.type)
+    named = field_def.type if nullable else field_def.type.of_type  # type: ignore[union-attr]
+    if is_leaf_type(named):
+        kind, serialize = _Kind.LEAF, named.serialize
+    elif isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+        kind, serialize = _Kind.OBJECT, None
+    else:
+        return None  # lists, abstract types, type checks: graphql-core completes them
+    if definition.base_resolver is not None:
+        fn = definition.metadata.get(DIRECT)
+        if fn is None:
+            return None
+        return _Inline(field_def, kind, nullable, named, None, fn, serialize)
+    if not attribute_default:
+        return None
+    return _Inline(field_def, kind, nullable, named, definition.python_name, None, serialize)
 
 
 def _attribute_resolver(python_name: str) -> Callable[..., object]:
@@ -117,34 +136,35 @@ def install_fast_paths(
     schema: GraphQLSchema, default_resolver: Callable[[Any, str], object]
 ) -> None:
     """Decide, once, which fields of `schema` take the fast paths (see the module doc)."""
+    attribute_default = default_resolver is resolve_attribute
     for graphql_type in schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
             continue
-        leaves: dict[str, _Leaf] = {}
+        inline: dict[str, _Inline] = {}
         for name, field_def in graphql_type.fields.items():
             definition = field_def.extensions.get(STRAWBERRY_DEFINITION)
             if not isinstance(definition, StrawberryField):
                 continue
             if definition.extensions or field_def.args:
                 continue  # permission classes, extensions or arguments: strawberry decides
+            fn = definition.metadata.get(DIRECT)
             if definition.base_resolver is not None:
-                fn = definition.metadata.get(DIRECT)
-                if fn is not None:
-                    field_def.resolve = _context_resolver(fn)
+                if fn is None:
+                    continue
+                field_def.resolve = _context_resolver(fn)
+            elif attribute_default:
+                field_def.resolve = _attribute_resolver(definition.python_name)
+            else:
                 continue
-            if default_resolver is not resolve_attribute:
-                continue
-            nullable = not is_non_null_type(field_def.type)
-            named = field_def.type.of_type if not nullable else field_def.type
-            if is_leaf_type(named):
-                leaves[name] = _Leaf(definition.python_name, named.serialize, nullable)
-            field_def.resolve = _attribute_resolver(definition.python_name)
-        if leaves:
-            graphql_type.extensions = {**graphql_type.extensions, LEAVES: leaves}
+            plan = _plan(field_def, definition, attribute_default)
+            if plan is not None:
+                inline[name] = plan
+        if inline:
+            graphql_type.extensions = {**graphql_type.extensions, INLINE: inline}
 
 
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's executor with leaf attribute fields completed inline."""
+    """graphql-core's executor with planned fields (`install_fast_paths`) executed inline."""
 
     def execute_fields(
         self,
@@ -154,35 +174,42 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        leaves: Mapping[str, _Leaf] | None = parent_type.extensions.get(LEAVES)
+        plans: Mapping[str, _Inline] | None = parent_type.extensions.get(INLINE)
         manager = self.middleware_manager  # strawberry always passes one, often empty
-        if leaves is None or (manager is not None and manager.middlewares):
+        if plans is None or (manager is not None and manager.middlewares):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        # The loop below is graphql-core 3.3's `execute_fields` with the leaf branch added.
+        # graphql-core 3.3's `execute_fields`, with planned fields executed inline.
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
             for response_name, field_details_list in grouped_field_set.items():
-                leaf = leaves.get(field_details_list[0].node.name.value)
-                if leaf is not None:
-                    completed = leaf.complete(source_value)
-                    if completed is not _SLOW:
-                        results[response_name] = completed
+                plan = plans.get(field_details_list[0].node.name.value)
+                if plan is not None:
+                    result = self._execute_inline(
+                        plan,
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        path,
+                        response_name,
+                        position_context,
+                    )
+                else:
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
+                    if result is Undefined:
                         continue
-                result = self.execute_field(
-                    parent_type,
-                    source_value,
-                    field_details_list,
-                    Path(path, response_name, parent_type.name),
-                    position_context,
-                )
-                if result is not Undefined:
-                    results[response_name] = result
-                    if is_awaitable(result):
-                        awaitable_fields.append(response_name)
+                results[response_name] = result
+                if is_awaitable(result):
+                    awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:
                 self.settle_in_background([results[field] for field in awaitable_fields])
@@ -201,3 +228,80 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+    def _execute_inline(
+        self,
+        plan: _Inline,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        parent_path: Path | None,
+        response_name: str,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """`execute_field` for a planned field. The common outcomes (a serialisable
+        leaf, null on a nullable field, an object to run the sub-selection on) are
+        handled here; anything else goes to graphql-core's own completion with a
+        real info object, and every error is handled by `handle_field_error` at the
+        field's path, exactly as `execute_field` does."""
+        path: Path | None = None
+        try:
+            if plan.attribute is not None:
+                value = getattr(source, plan.attribute)
+                if type(value) is Unavailable:
+                    raise value.error
+            else:
+                value = plan.direct(self.context_value, source)  # type: ignore[misc]
+            if value is None:
+                if plan.nullable:
+                    return None
+            elif plan.kind is _Kind.LEAF:
+                if not isinstance(value, Exception) and not self.is_awaitable(value):
+                    serialized = plan.serialize(value)  # type: ignore[misc]
+                    if serialized is not None and serialized is not Undefined:
+                        return serialized
+            elif not isinstance(value, Exception) and not self.is_awaitable(value):
+                path = Path(parent_path, response_name, parent_type.name)
+                completed = self.collect_and_execute_subfields(
+                    plan.named_type,  # type: ignore[arg-type]
+                    field_details_list,
+                    path,
+                    value,
+                    position_context,
+                )
+                if self.is_awaitable(completed):
+                    return self._await_completed(completed, plan, field_details_list, path)
+                return completed
+            # The uncommon outcomes: graphql-core completes (and raises) as it always does.
+            path = path or Path(parent_path, response_name, parent_type.name)
+            info = self.build_resolve_info(
+                plan.field_def, to_nodes(field_details_list), parent_type, path
+            )
+            return_type = plan.field_def.type
+            if self.is_awaitable(value):
+                return self.complete_awaitable_value(
+                    return_type, field_details_list, info, path, value, position_context
+                )
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, value, position_context
+            )
+            if self.is_awaitable(completed):
+                return self._await_completed(completed, plan, field_details_list, path)
+            return completed
+        except Exception as raw_error:
+            path = path or Path(parent_path, response_name, parent_type.name)
+            self.handle_field_error(raw_error, plan.field_def.type, field_details_list, path)
+            return None
+
+    async def _await_completed(
+        self,
+        completed: Awaitable[Any],
+        plan: _Inline,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.field_def.type, field_details_list, path)
+            return None

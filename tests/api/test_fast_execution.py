@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from allocation_api.schema.execution import LEAVES, FastExecutionContext, _Leaf
+from allocation_api.schema.execution import INLINE, FastExecutionContext
 from allocation_api.upstream.fakes import Sandbox
 from tests.api.helpers import ALLOCATE_SECONDARY, active_poms, allocate, ready_prisoner_and_pom
 from tests.api.random_documents import random_document
@@ -74,31 +74,36 @@ async def same_answer(
     return fast_body  # type: ignore[no-any-return]
 
 
-async def test_leaves_really_take_the_fast_path(
+async def test_planned_fields_really_run_inline(
     api: RunningApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Guards the comparisons above against testing plain strawberry twice."""
-    completed: list[str] = []
-    original = _Leaf.complete
+    inline: list[str] = []
+    original = FastExecutionContext._execute_inline
 
-    def counting(self: _Leaf, source: Any) -> object:
-        completed.append(self.python_name)
-        return original(self, source)
+    def counting(self: FastExecutionContext, plan: Any, *args: Any) -> Any:
+        inline.append(plan.field_def.ast_node.name.value if plan.field_def.ast_node else "?")
+        return original(self, plan, *args)
 
-    monkeypatch.setattr(_Leaf, "complete", counting)
-    body = await api.gql('{ prison(code: "LEI") { code name prisoners(first: 2) { totalCount } } }')
+    monkeypatch.setattr(FastExecutionContext, "_execute_inline", counting)
+    body = await api.gql(
+        '{ prison(code: "LEI") { code name prisoners(first: 2) { totalCount '
+        "nodes { offenderNo sentence { releaseDate } } } } }"
+    )
     assert body["data"]["prison"]["code"] == "LEI"
-    assert sorted(completed) == ["code", "name", "total_count"]
+    # Per prison: code, name, totalCount; per node: offenderNo, sentence, releaseDate.
+    assert len(inline) == 3 + 2 * 3, inline
 
 
 def test_fast_paths_are_installed_on_the_running_schema(api: RunningApi) -> None:
     schema = api.app.state.schema
     assert schema.execution_context_class is FastExecutionContext
     prisoner = schema._schema.type_map["Prisoner"]
-    assert {"offenderNo", "firstName", "omicEligible"} <= set(prisoner.extensions[LEAVES])
+    planned = prisoner.extensions[INLINE]
+    assert {"offenderNo", "firstName", "sentence", "allocation", "responsibility"} <= set(planned)
     # Permission-checked fields never take a fast path.
     pom = schema._schema.type_map["Pom"]
-    assert "caseload" not in pom.extensions[LEAVES]
+    assert "caseload" not in pom.extensions[INLINE]
     assert pom.fields["caseload"].resolve.__name__ != "resolve"
 
 

@@ -323,7 +323,8 @@ async def test_caseload_with_prisoner_search_failing_nulls_only_the_prisoner_fie
     node = nodes[index]
     assert node["version"] >= 1
     assert node["prisoner"]["offenderNo"] == no
-    assert node["prisoner"]["firstName"] is None and node["prisoner"]["sentence"] is None
+    assert node["prisoner"]["firstName"] is None
+    assert node["prisoner"]["sentence"] is None
     assert node["primaryPom"]["staffId"] == pom["staffId"]
     assert node["primaryPom"]["lastName"] == pom["lastName"]
     errors = _errors_by_path(body)

@@ -1,0 +1,189 @@
+"""`schema/execution.py` on a small schema of its own: every uncommon outcome a planned
+field can meet is answered exactly as plain strawberry on graphql-core answers it.
+
+The running service's data rarely holds a null on a non-null field, a value that
+does not serialise, or an exception as a value; here each is set up on purpose
+and the fast executor's result (data and errors with their paths) must equal
+the plain one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry import Private
+
+from allocation_api.errors import UpstreamUnavailable
+from allocation_api.schema.build import build_schema
+from allocation_api.schema.execution import FastExecutionContext, direct, install_fast_paths
+from allocation_api.schema.unavailable import resolve_attribute, unavailable
+from allocation_api.settings import Settings
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "RED"
+    BLUE = "BLUE"
+
+
+def _label(ctx: Any, source: Child) -> object:
+    return source.behaviour(ctx)
+
+
+@strawberry.type
+class Child:
+    name: str
+    size: int | None
+    colour: Colour | None
+    behaviour: Private[Any]
+
+    @strawberry.field(metadata=direct(_label))
+    def label(self, info: strawberry.Info) -> str | None:
+        return self.behaviour(info.context)  # type: ignore[no-any-return]
+
+
+def _first_child(ctx: Any, source: Parent) -> object:
+    return source.children[0] if source.children else None
+
+
+@strawberry.type
+class Parent:
+    title: str
+    child: Child | None
+    must_child: Child
+    children: list[Child]
+
+    @strawberry.field(metadata=direct(_first_child))
+    def first_child(self, info: strawberry.Info) -> Child | None:
+        return _first_child(info.context, self)  # type: ignore[return-value]
+
+
+SCENARIOS: dict[str, Any] = {}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def parent(self, scenario: str) -> Parent | None:
+        return SCENARIOS[scenario]()  # type: ignore[no-any-return]
+
+
+def _fine(ctx: Any) -> str:
+    return "fine"
+
+
+async def _later(ctx: Any) -> str:
+    await asyncio.sleep(0)
+    return "later"
+
+
+def _boom(ctx: Any) -> str:
+    raise ValueError("label failed")
+
+
+async def _boom_later(ctx: Any) -> str:
+    await asyncio.sleep(0)
+    raise ValueError("label failed later")
+
+
+def child(**overrides: Any) -> Child:
+    values: dict[str, Any] = {
+        "name": "kid",
+        "size": 3,
+        "colour": Colour.RED,
+        "behaviour": _fine,
+        **overrides,
+    }
+    return Child(**values)
+
+
+def parent(**overrides: Any) -> Parent:
+    values: dict[str, Any] = {
+        "title": "p",
+        "child": child(),
+        "must_child": child(),
+        "children": [child(), child(name="second")],
+        **overrides,
+    }
+    return Parent(**values)
+
+
+SCENARIOS.update(
+    {
+        "plain": lambda: parent(),
+        "null_non_null_leaf": lambda: parent(child=child(name=None)),
+        "null_non_null_leaf_in_non_null_object": lambda: parent(must_child=child(name=None)),
+        "null_non_null_object": lambda: parent(must_child=None),
+        "unserialisable_int": lambda: parent(child=child(size="abc")),
+        "unserialisable_enum": lambda: parent(child=child(colour="GREEN")),
+        "exception_value": lambda: parent(child=child(size=ValueError("as a value"))),
+        "exception_object": lambda: parent(child=ValueError("an object as a value")),
+        "unavailable_leaf": lambda: parent(
+            child=child(name=unavailable(UpstreamUnavailable("down", upstream="prison-api")))
+        ),
+        "unavailable_object": lambda: parent(
+            child=unavailable(UpstreamUnavailable("down", upstream="prisoner-search"))
+        ),
+        "direct_async": lambda: parent(child=child(behaviour=_later)),
+        "direct_raises": lambda: parent(child=child(behaviour=_boom)),
+        "direct_raises_later": lambda: parent(child=child(behaviour=_boom_later)),
+        "no_children": lambda: parent(children=[]),
+    }
+)
+
+DOCUMENT = """query($s: String!) { parent(scenario: $s) {
+  title alias: title
+  child { name size colour label __typename }
+  mustChild { name size label }
+  children { name colour }
+  firstChild { name label }
+  ... on Parent { child { name again: name } }
+} }"""
+
+
+def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    from strawberry.schema.config import StrawberryConfig
+
+    config = StrawberryConfig(default_resolver=resolve_attribute)
+    fast = strawberry.Schema(
+        query=Query, config=config, execution_context_class=FastExecutionContext
+    )
+    install_fast_paths(fast._schema, resolve_attribute)
+    plain = strawberry.Schema(
+        query=Query, config=StrawberryConfig(default_resolver=resolve_attribute)
+    )
+    return fast, plain
+
+
+FAST, PLAIN = _schemas()
+
+
+def _answer(result: Any) -> tuple[Any, list[tuple[Any, str]]]:
+    errors = sorted((tuple(e.path or ()), e.message) for e in result.errors or [])
+    return result.data, errors
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+async def test_fast_and_plain_execution_agree(scenario: str) -> None:
+    fast = await FAST.execute(DOCUMENT, variable_values={"s": scenario}, context_value={})
+    plain = await PLAIN.execute(DOCUMENT, variable_values={"s": scenario}, context_value={})
+    assert _answer(fast) == _answer(plain)
+
+
+async def test_the_scenarios_do_reach_the_uncommon_outcomes() -> None:
+    """Guard: each failing scenario produces errors (so agreement means something)."""
+    for scenario in SCENARIOS:
+        result = await FAST.execute(DOCUMENT, variable_values={"s": scenario}, context_value={})
+        expected_errors = scenario not in {"plain", "direct_async", "no_children"}
+        assert bool(result.errors) is expected_errors, (scenario, result.errors)
+
+
+def test_the_service_schema_plans_its_fields() -> None:
+    schema = build_schema(Settings(_env_file=None, mode="dev"))
+    assert schema.execution_context_class is FastExecutionContext
+    plain = build_schema(Settings(_env_file=None, mode="dev", fast_execution=False))
+    assert plain.execution_context_class is not FastExecutionContext
