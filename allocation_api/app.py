@@ -28,7 +28,7 @@ from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.schema.build import build_schema
 from allocation_api.settings import Settings
 from allocation_api.store.embedded import start_embedded
-from allocation_api.store.engine import create_engine, session_factory
+from allocation_api.store.engine import create_engine, read_session_factory, session_factory
 from allocation_api.store.migrate import run_migrations
 from allocation_api.upstream import Upstreams
 from allocation_api.upstream.fakes.keys import sandbox_key_fingerprint
@@ -57,6 +57,15 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         statement_timeout_ms=settings.db_statement_timeout_ms,
     )
     stack.push_async_callback(engine.dispose)
+    read_engine = create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        autocommit=True,
+    )
+    stack.push_async_callback(read_engine.dispose)
     upstreams = await Upstreams.open(settings)
     stack.push_async_callback(upstreams.close)
     issuer = settings.issuer
@@ -81,6 +90,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
+        read_sessions=read_session_factory(read_engine),
         upstreams=upstreams,
         caches=SharedCaches.from_settings(settings),
         verifier=verifier,

@@ -45,6 +45,9 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    """Sessions for writes (transactions) and reads that must share one."""
+    read_sessions: async_sessionmaker[AsyncSession]
+    """Sessions for single-statement batched reads (autocommit; see store/engine.py)."""
     upstreams: Upstreams
     caches: SharedCaches
     verifier: TokenVerifier
@@ -118,7 +121,7 @@ class RequestContext:
 
 def new_context(services: Services, identity: Identity, request_id: str) -> RequestContext:
     loaders = Loaders(
-        services.sessions,
+        services.read_sessions,
         services.upstreams,
         services.caches,
         max_batch_size=services.settings.upstream_batch_size,

@@ -24,8 +24,8 @@ from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.store import repositories as repo
 from allocation_api.store.owned_records import OwnedRecord, owned_records_by_offender_nos
-from allocation_api.store.tables import AllocationEvent, PomDetail
-from allocation_api.store.views import AllocationView, CaseInformationView
+from allocation_api.store.tables import AllocationEvent
+from allocation_api.store.views import AllocationView, CaseInformationView, PomDetailView
 from allocation_api.upstream import Upstreams
 from allocation_api.upstream.models import Agency, Prisoner, StaffDetail, StaffRole
 
@@ -93,7 +93,7 @@ class Loaders:
         self.events_by_offender_no: DataLoader[str, list[AllocationEvent]] = _many_per_key(
             sessions, repo.events_by_offender_nos
         )
-        self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetail | None] = _one_per_key(
+        self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetailView | None] = _one_per_key(
             sessions, repo.pom_details_by_keys
         )
 
@@ -138,7 +138,7 @@ class Loaders:
         """Owned records of these prisoners: ONE statement."""
         return await _load_owned(self._sessions, nos)
 
-    async def pom_details(self, keys: list[tuple[int, str]]) -> list[PomDetail | None]:
+    async def pom_details(self, keys: list[tuple[int, str]]) -> list[PomDetailView | None]:
         """Owned POM details by (staff id, prison): ONE statement."""
         async with self._sessions() as session:
             found = await repo.pom_details_by_keys(session, keys)

@@ -75,7 +75,10 @@ def known_handover_result(
     """As `handover_result`, for a prisoner whose owned record is already loaded."""
     found = ctx.handovers.get(record.prisonerNumber)
     if found is None:
-        found = handover_rules.handover(record, facts_from(owned, record), ctx.today)
+        facts, today = facts_from(owned, record), ctx.today
+        found = ctx.services.caches.handovers.get(
+            record, facts, today, lambda: handover_rules.handover(record, facts, today)
+        )
         ctx.handovers[record.prisonerNumber] = found
     return found
 

@@ -52,7 +52,7 @@ async def _statuses(ctx: RequestContext, code: str, nos: list[str]) -> dict[str,
     """
 
     async def compute() -> dict[str, _Status]:
-        async with ctx.sessions() as session:
+        async with ctx.services.read_sessions() as session:
             found = await repo.allocation_status(session, nos, prison_code=code)
         return {no: _Status(*found.get(no, (False, False))) for no in nos}
 

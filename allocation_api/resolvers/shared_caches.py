@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from cachetools import LRUCache
 
 from allocation_api.caching import SingleFlightCache
 from allocation_api.resolvers.prison_roll import PrisonRoll
+from allocation_api.rules.handover import Handover, OwnedFacts
 from allocation_api.settings import Settings
 from allocation_api.upstream.models import (
     Agency,
@@ -15,6 +20,34 @@ from allocation_api.upstream.models import (
     StaffRole,
     UserCaseloads,
 )
+
+
+class HandoverMemo:
+    """Answers of the (pure) handover rules, shared across requests.
+
+    The rules take a prisoner record, the owned facts and the day; a page asks
+    them for 50 prisoners per request, and the records come from the shared
+    prison roll, the same objects for the roll's TTL. The key is the record's
+    identity plus the facts (a frozen, hashable value) and the day; the entry
+    keeps the record itself, so the identity cannot be reused while the entry
+    lives, and a record replaced by a fresh read misses. Bounded (LRU).
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self._entries: LRUCache[tuple[int, OwnedFacts, dt.date], tuple[object, Handover]] = (
+            LRUCache(maxsize=maxsize)
+        )
+
+    def get(
+        self, record: object, facts: OwnedFacts, today: dt.date, compute: Callable[[], Handover]
+    ) -> Handover:
+        key = (id(record), facts, today)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is record:
+            return entry[1]
+        found = compute()
+        self._entries[key] = (record, found)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +61,7 @@ class SharedCaches:
     caseloads_by_user: SingleFlightCache[str, UserCaseloads | None]
     prisoners_by_prison: SingleFlightCache[str, PrisonRoll]
     prisoner_by_no: SingleFlightCache[str, Prisoner | None]
+    handovers: HandoverMemo
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SharedCaches:
@@ -55,4 +89,6 @@ class SharedCaches:
             prisoner_by_no=SingleFlightCache(
                 "prisoner_by_no", ttl_s=settings.cache_ttl_prisoners_s, maxsize=size
             ),
+            # Entries hold prisoner records alive: a few pages' worth is the point.
+            handovers=HandoverMemo(maxsize=min(size, 5000)),
         )

@@ -25,7 +25,7 @@ from allocation_api.schema.enums import (
 )
 from allocation_api.schema.unavailable import unavailable
 from allocation_api.store.tables import Allocation, AllocationEvent, CaseInformation, PomDetail
-from allocation_api.store.views import AllocationView, CaseInformationView
+from allocation_api.store.views import AllocationView, CaseInformationView, PomDetailView
 from allocation_api.upstream.models import Prisoner, StaffDetail, StaffRole
 
 FULL_TIME_HOURS = 37.5
@@ -176,7 +176,7 @@ def pom(
     *,
     role: StaffRole | None,
     staff: StaffDetail | None,
-    detail: PomDetail | None,
+    detail: PomDetail | PomDetailView | None,
     recorded_name: str | None = None,
 ) -> t.Pom:
     """A POM from its role row (if it still holds the role), staff row and owned details.
@@ -209,7 +209,10 @@ def pom(
 
 
 def pom_unavailable(
-    staff_id: int, prison_code: str, detail: PomDetail | None, error: AllocationApiError
+    staff_id: int,
+    prison_code: str,
+    detail: PomDetail | PomDetailView | None,
+    error: AllocationApiError,
 ) -> t.Pom:
     gone = unavailable(error)
     return t.Pom(

@@ -34,6 +34,7 @@ __all__ = [
     "asyncpg_url",
     "create_engine",
     "ping",
+    "read_session_factory",
     "session_factory",
     "translate_store_errors",
 ]
@@ -50,6 +51,7 @@ def create_engine(
     max_overflow: int = 10,
     pool_timeout: float = 5.0,
     statement_timeout_ms: int = 10_000,
+    autocommit: bool = False,
 ) -> AsyncEngine:
     """An asyncpg engine with bounded pool waits and a server-side statement timeout.
 
@@ -57,9 +59,12 @@ def create_engine(
     restart, an idle timeout) instead of failing the next request. The
     client-side `command_timeout` is a backstop for a server that stops
     answering altogether, which `statement_timeout` cannot catch.
+
+    `autocommit` makes the engine for batched reads (see `read_session_factory`).
     """
     engine = create_async_engine(
         asyncpg_url(url),
+        isolation_level="AUTOCOMMIT" if autocommit else None,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
@@ -109,6 +114,19 @@ def _json_text(value: object) -> str:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions whose objects stay readable after commit (resolvers map them afterwards)."""
+    return async_sessionmaker(engine, class_=StoreSession, expire_on_commit=False)
+
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for the read path: one statement each, on an AUTOCOMMIT engine.
+
+    Each of the read path's sessions runs exactly one statement (a batched
+    read). In a transaction that statement costs five round trips: the pool's
+    pre-ping is BEGIN, `;`, ROLLBACK (SQLAlchemy wraps it for pgbouncer), then
+    BEGIN, the statement, and the ROLLBACK of closing. In autocommit it costs
+    two (the ping and the statement), with the same answer: one statement sees
+    one snapshot either way. Writes never use these sessions.
+    """
     return async_sessionmaker(engine, class_=StoreSession, expire_on_commit=False)
 
 

@@ -31,10 +31,9 @@ from allocation_api.store.tables import (
     CaseInformation,
     EarlyAllocation,
     ParoleReview,
-    PomDetail,
     ResponsibilityOverride,
 )
-from allocation_api.store.views import AllocationView, json_document
+from allocation_api.store.views import AllocationView, PomDetailView, json_document
 
 __all__ = [
     "allocation_status",
@@ -49,6 +48,17 @@ __all__ = [
 ]
 
 K = TypeVar("K", bound=Hashable)
+
+_POM_DETAILS = sa.text(
+    """
+    SELECT to_jsonb(d) FROM pom_detail d
+    JOIN unnest(:staff_ids, :prison_codes) AS wanted(staff_id, prison_code)
+      ON d.staff_id = wanted.staff_id AND d.prison_code = wanted.prison_code
+    """
+).bindparams(
+    sa.bindparam("staff_ids", type_=pg.ARRAY(sa.Integer)),
+    sa.bindparam("prison_codes", type_=pg.ARRAY(sa.Text)),
+)
 
 _CASELOADS = sa.text(
     """
@@ -122,25 +132,26 @@ async def responsibility_overrides_by_offender_nos(
 @translate_store_errors()
 async def pom_details_by_keys(
     session: AsyncSession, keys: Sequence[tuple[int, str]]
-) -> dict[tuple[int, str], PomDetail]:
-    """POM details by (staff id, prison code) (1 statement: a semi-join on unnest of two arrays)."""
+) -> dict[tuple[int, str], PomDetailView]:
+    """POM details by (staff id, prison code) (1 statement: a join on unnest of two arrays).
+
+    Read-only views (see `views.py`); the mutation that changes details reads
+    the table model under a row lock instead.
+    """
     unique = _unique(keys)
     if not unique:
         return {}
-    wanted = (
-        sa.func.unnest(
-            _int_array("staff_ids", [staff_id for staff_id, _ in unique]),
-            _text_array("prison_codes", [prison for _, prison in unique]),
+    connection = await session.connection()
+    documents = (
+        await connection.execute(
+            _POM_DETAILS,
+            {
+                "staff_ids": [staff_id for staff_id, _ in unique],
+                "prison_codes": [prison for _, prison in unique],
+            },
         )
-        .table_valued("staff_id", "prison_code")
-        .render_derived(name="wanted")
-    )
-    statement = select(PomDetail).where(
-        sa.tuple_(col(PomDetail.staff_id), col(PomDetail.prison_code)).in_(
-            sa.select(wanted.c.staff_id, wanted.c.prison_code)
-        )
-    )
-    rows = (await session.exec(statement)).all()
+    ).scalars()
+    rows = [PomDetailView.from_json(json_document(document)) for document in documents]
     return {(row.staff_id, row.prison_code): row for row in rows}
 
 

@@ -21,6 +21,7 @@ from allocation_api.store.enums import (
     EarlyAllocationOutcome,
     OverrideReasonValue,
     OverrideResponsibilityReason,
+    PomStatus,
     PomTypeValue,
     ProbationService,
     ResponsibilityValue,
@@ -118,6 +119,31 @@ class CaseInformationView:
             com_email=row["com_email"],
             team_name=row["team_name"],
             ldu_code=row["ldu_code"],
+            updated_by_username=row["updated_by_username"],
+            created_at=dt.datetime.fromisoformat(row["created_at"]),
+            updated_at=dt.datetime.fromisoformat(row["updated_at"]),
+            version=row["version"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PomDetailView:
+    staff_id: int
+    prison_code: str
+    working_pattern: float
+    status: PomStatus
+    updated_by_username: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> PomDetailView:
+        return cls(
+            staff_id=row["staff_id"],
+            prison_code=row["prison_code"],
+            working_pattern=float(row["working_pattern"]),
+            status=PomStatus(row["status"]),
             updated_by_username=row["updated_by_username"],
             created_at=dt.datetime.fromisoformat(row["created_at"]),
             updated_at=dt.datetime.fromisoformat(row["updated_at"]),

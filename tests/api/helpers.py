@@ -109,3 +109,17 @@ async def ready_prisoner_and_pom(
     poms = await active_poms(api, prison, wanted)
     assert poms, f"no active {wanted} POM at {prison}"
     return no, poms[0]
+
+
+async def co_work(api: RunningApi, offender_no: str, primary_staff_id: int) -> int:
+    """Give an allocated prisoner a co-working POM: the first other POM NOMIS lets us use."""
+    for candidate in await active_poms(api):
+        if candidate["staffId"] == primary_staff_id:
+            continue
+        body = await api.gql(
+            ALLOCATE_SECONDARY,
+            {"input": {"offenderNo": offender_no, "staffId": candidate["staffId"]}},
+        )
+        if body["data"]["allocateSecondaryPom"]["__typename"] == "Allocation":
+            return int(candidate["staffId"])
+    raise AssertionError(f"no POM could co-work {offender_no}")

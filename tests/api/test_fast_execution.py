@@ -17,7 +17,7 @@ import pytest
 
 from allocation_api.schema.execution import INLINE, FastExecutionContext
 from allocation_api.upstream.fakes import Sandbox
-from tests.api.helpers import ALLOCATE_SECONDARY, active_poms, allocate, ready_prisoner_and_pom
+from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
 from tests.api.random_documents import random_document
 from tests.conftest import RunningApi, running_api, settings_for
 
@@ -40,11 +40,7 @@ async def cases(api: RunningApi) -> dict[str, Any]:
         no, primary = await ready_prisoner_and_pom(api)
         await allocate(api, no, primary["staffId"])
         numbers.append(no)
-    others = [p for p in await active_poms(api) if p["staffId"] != primary["staffId"]]
-    body = await api.gql(
-        ALLOCATE_SECONDARY, {"input": {"offenderNo": numbers[0], "staffId": others[0]["staffId"]}}
-    )
-    assert body["data"]["allocateSecondaryPom"]["__typename"] == "Allocation", body
+    await co_work(api, numbers[0], primary["staffId"])
     return {"prisoners": numbers, "pom": primary["staffId"]}
 
 

@@ -42,7 +42,7 @@ async def box() -> AsyncIterator[Sandbox]:
     """This package's own sandbox: the only one faults are ever injected into."""
     sandbox = await start_sandbox(
         seed=7,
-        prisoners_per_prison=60,
+        prisoners_per_prison=80,
         poms_per_prison=8,
         client_id=SANDBOX_CLIENT[0],
         client_secret=SANDBOX_CLIENT[1],

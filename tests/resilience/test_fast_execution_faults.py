@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from allocation_api.upstream.fakes import Fault, Sandbox
-from tests.api.helpers import ALLOCATE_SECONDARY, active_poms, allocate, ready_prisoner_and_pom
+from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
 from tests.api.random_documents import random_document
 from tests.api.test_fast_execution import same_answer
 from tests.conftest import RunningApi, running_api, settings_for
@@ -50,11 +50,7 @@ async def plain_fault_api(box: Sandbox, resilience_db: str) -> AsyncIterator[Run
 async def fault_cases(fault_api: RunningApi) -> dict[str, Any]:
     no, primary = await ready_prisoner_and_pom(fault_api)
     await allocate(fault_api, no, primary["staffId"])
-    other = next(p for p in await active_poms(fault_api) if p["staffId"] != primary["staffId"])
-    body = await fault_api.gql(
-        ALLOCATE_SECONDARY, {"input": {"offenderNo": no, "staffId": other["staffId"]}}
-    )
-    assert body["data"]["allocateSecondaryPom"]["__typename"] == "Allocation", body
+    await co_work(fault_api, no, primary["staffId"])
     return {"prisoner": no, "pom": primary["staffId"]}
 
 

@@ -14,6 +14,7 @@ from allocation_api.store import tables, views
 PAIRS = [
     (tables.Allocation, views.AllocationView),
     (tables.CaseInformation, views.CaseInformationView),
+    (tables.PomDetail, views.PomDetailView),
     (tables.ResponsibilityOverride, views.ResponsibilityOverrideView),
     (tables.ParoleReview, views.ParoleReviewView),
     (tables.EarlyAllocation, views.EarlyAllocationView),
