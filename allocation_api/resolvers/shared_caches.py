@@ -6,8 +6,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cachetools import LRUCache
-
 from allocation_api.caching import SingleFlightCache
 from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.rules.handover import Handover, OwnedFacts
@@ -30,13 +28,14 @@ class HandoverMemo:
     prison roll, the same objects for the roll's TTL. The key is the record's
     identity plus the facts (a frozen, hashable value) and the day; the entry
     keeps the record itself, so the identity cannot be reused while the entry
-    lives, and a record replaced by a fresh read misses. Bounded (LRU).
+    lives, and a record replaced by a fresh read misses. Bounded: when full it
+    starts again empty (a plain dict; an LRU's bookkeeping cost as much as the
+    rules it saved).
     """
 
     def __init__(self, maxsize: int) -> None:
-        self._entries: LRUCache[tuple[int, OwnedFacts, dt.date], tuple[object, Handover]] = (
-            LRUCache(maxsize=maxsize)
-        )
+        self._maxsize = maxsize
+        self._entries: dict[tuple[int, OwnedFacts, dt.date], tuple[object, Handover]] = {}
 
     def get(
         self, record: object, facts: OwnedFacts, today: dt.date, compute: Callable[[], Handover]
@@ -46,6 +45,8 @@ class HandoverMemo:
         if entry is not None and entry[0] is record:
             return entry[1]
         found = compute()
+        if len(self._entries) >= self._maxsize:
+            self._entries.clear()
         self._entries[key] = (record, found)
         return found
 

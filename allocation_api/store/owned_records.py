@@ -4,16 +4,17 @@ A prison page asks, per prisoner, for the allocation, the case information
 (tier) and the handover inputs (responsibility override, parole reviews,
 early allocation assessments). Five separate batched reads would be five
 round trips per page; this read returns all of it for the whole batch with
-one statement: one row per requested number, each kind as a JSON document
-(`to_jsonb` of the row, or a `jsonb_agg` of rows in id order), read back as the
-views of `views.py`. History (events) stays separate: it is only read when
+one statement: one row per requested number, allocation and case information
+as plain columns (LEFT JOINs), the other kinds as JSON documents (`to_jsonb`
+of the row, or a `jsonb_agg` of rows in id order), read back as the views of
+`views.py`. History (events) stays separate: it is only read when
 asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -26,6 +27,7 @@ from allocation_api.store.views import (
     EarlyAllocationView,
     ParoleReviewView,
     ResponsibilityOverrideView,
+    columns,
     json_document,
 )
 
@@ -42,12 +44,17 @@ class OwnedRecord:
     early_allocations: list[EarlyAllocationView] = field(default_factory=list)
 
 
+_ALLOCATION_COLUMNS = len(fields(AllocationView))
+_CASE_INFORMATION_COLUMNS = len(fields(CaseInformationView))
+
+# Allocation and case information (at most one row each per prisoner) come as
+# plain columns, which asyncpg decodes in C; the rarer, many-per-prisoner kinds
+# as JSON documents.
+_COLUMNS = f"{columns(AllocationView, 'a')}, {columns(CaseInformationView, 'c')}"
 _STATEMENT = sa.text(
-    """
-    SELECT k.offender_no,
-      (SELECT to_jsonb(a) FROM allocation a WHERE a.offender_no = k.offender_no) AS allocation,
-      (SELECT to_jsonb(c) FROM case_information c WHERE c.offender_no = k.offender_no)
-        AS case_information,
+    "SELECT k.offender_no, "  # noqa: S608 - column names from the view dataclasses
+    + _COLUMNS
+    + """,
       (SELECT to_jsonb(o) FROM responsibility_override o WHERE o.offender_no = k.offender_no)
         AS responsibility_override,
       (SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.id), '[]'::jsonb)
@@ -55,6 +62,8 @@ _STATEMENT = sa.text(
       (SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.id), '[]'::jsonb)
          FROM early_allocation e WHERE e.offender_no = k.offender_no) AS early_allocations
     FROM unnest(:nos) AS k(offender_no)
+    LEFT JOIN allocation a ON a.offender_no = k.offender_no
+    LEFT JOIN case_information c ON c.offender_no = k.offender_no
     """
 ).bindparams(sa.bindparam("nos", type_=pg.ARRAY(sa.Text)))
 
@@ -70,22 +79,24 @@ async def owned_records_by_offender_nos(
         connection = await session.connection()
         rows = (await connection.execute(_STATEMENT, {"nos": unique})).all()
     found: dict[str, OwnedRecord] = {}
-    for no, allocation, case_info, override, reviews, assessments in rows:
-        allocation = json_document(allocation)
-        case_info = json_document(case_info)
-        override = json_document(override)
+    case_start = 1 + _ALLOCATION_COLUMNS
+    rest = case_start + _CASE_INFORMATION_COLUMNS
+    for row in rows:
+        no = row[0]
+        allocation = row[1:case_start]
+        case_info = row[case_start:rest]
+        override, reviews, assessments = (json_document(value) for value in row[rest:])
         found[no] = OwnedRecord(
             offender_no=no,
-            allocation=None if allocation is None else AllocationView.from_json(allocation),
+            # A LEFT JOIN that found nothing gives NULL for the (NOT NULL) key.
+            allocation=None if allocation[0] is None else AllocationView.from_row(allocation),
             case_information=None
-            if case_info is None
-            else CaseInformationView.from_json(case_info),
+            if case_info[0] is None
+            else CaseInformationView.from_row(case_info),
             responsibility_override=None
             if override is None
             else ResponsibilityOverrideView.from_json(override),
-            parole_reviews=[ParoleReviewView.from_json(r) for r in json_document(reviews)],
-            early_allocations=[
-                EarlyAllocationView.from_json(e) for e in json_document(assessments)
-            ],
+            parole_reviews=[ParoleReviewView.from_json(r) for r in reviews],
+            early_allocations=[EarlyAllocationView.from_json(e) for e in assessments],
         )
     return found

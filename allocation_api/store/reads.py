@@ -33,7 +33,7 @@ from allocation_api.store.tables import (
     ParoleReview,
     ResponsibilityOverride,
 )
-from allocation_api.store.views import AllocationView, PomDetailView, json_document
+from allocation_api.store.views import AllocationView, PomDetailView, columns, json_document
 
 __all__ = [
     "allocation_status",
@@ -61,8 +61,9 @@ _POM_DETAILS = sa.text(
 )
 
 _CASELOADS = sa.text(
-    """
-    SELECT to_jsonb(a) FROM allocation a
+    "SELECT "  # noqa: S608 - column names from the view dataclass
+    + columns(AllocationView, "a")
+    + """ FROM allocation a
     WHERE a.prison_code = :prison
       AND (a.primary_pom_staff_id = ANY(:staff_ids) OR a.secondary_pom_staff_id = ANY(:staff_ids))
     ORDER BY a.offender_no
@@ -220,12 +221,10 @@ async def caseloads_by_staff_ids(
     if not keys:
         return {}
     connection = await session.connection()
-    rows = (
-        await connection.execute(_CASELOADS, {"prison": prison_code, "staff_ids": keys})
-    ).scalars()
+    rows = await connection.execute(_CASELOADS, {"prison": prison_code, "staff_ids": keys})
     caseloads: dict[int, list[AllocationView]] = {staff_id: [] for staff_id in keys}
-    for document in rows:
-        row = AllocationView.from_json(json_document(document))
+    for values in rows:
+        row = AllocationView.from_row(values)
         for staff_id in (row.primary_pom_staff_id, row.secondary_pom_staff_id):
             if staff_id is not None and staff_id in caseloads:
                 caseloads[staff_id].append(row)
