@@ -36,6 +36,13 @@ def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:
     """The handover inputs held in one prisoner's owned record (pure)."""
     case_info, override = owned.case_information, owned.responsibility_override
     reviews, assessments = owned.parole_reviews, owned.early_allocations
+    mappa_level = None if case_info is None else case_info.mappa_level
+    welsh = case_info is not None and case_info.probation_service == "WALES"
+    forced = None if override is None else ResponsibilityOverride(str(override.responsibility))
+    if not reviews and not assessments:
+        # Most prisoners: no parole review (no THD, no outcome) and no assessment
+        # (not early allocation), which is what the general path below concludes.
+        return OwnedFacts(mappa_level=mappa_level, override=forced, welsh_offender=welsh)
     current = _current_sentence_reviews(reviews, prisoner)
     latest = max(current, key=lambda r: (r.created_at, r.id or 0), default=None)
     completed = [r for r in current if r.completed]
@@ -52,12 +59,12 @@ def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:
         prisoner.sentenceStartDate,
     )
     return OwnedFacts(
-        mappa_level=None if case_info is None else case_info.mappa_level,
+        mappa_level=mappa_level,
         thd=None if latest is None else latest.target_hearing_date,
         latest_completed_parole_outcome_is_release=(
             None if latest_completed is None else latest_completed.outcome_is_release
         ),
         early_allocation=early,
-        override=None if override is None else ResponsibilityOverride(str(override.responsibility)),
-        welsh_offender=case_info is not None and case_info.probation_service == "WALES",
+        override=forced,
+        welsh_offender=welsh,
     )

@@ -49,6 +49,7 @@ from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
 
 from allocation_api.schema.permissions import INHERIT
@@ -102,7 +103,7 @@ def _plan(
     nullable = not is_non_null_type(field_def.type)
     named = field_def.type if nullable else field_def.type.of_type  # type: ignore[union-attr]
     if is_leaf_type(named):
-        kind, serialize = _Kind.LEAF, named.serialize
+        kind, serialize = _Kind.LEAF, _serializer(named)
     elif isinstance(named, GraphQLObjectType) and named.is_type_of is None:
         kind, serialize = _Kind.OBJECT, None
     else:
@@ -115,6 +116,31 @@ def _plan(
     if not attribute_default:
         return None
     return _Inline(field_def, kind, nullable, named, definition.python_name, None, serialize)
+
+
+def _serializer(leaf: Any) -> Callable[[Any], Any]:
+    """The leaf type's serialiser; for strawberry enums, a dict lookup of the member.
+
+    Strawberry's enum serialiser scans every value of the enum comparing
+    `.value`s (enum property access) for each member it serialises; the
+    lookup answers the same name, and anything not a member goes to it.
+    """
+    if not isinstance(leaf, CustomGraphQLEnumType):
+        return leaf.serialize  # type: ignore[no-any-return]
+    members: list[enum.Enum] = list(leaf.wrapped_cls)
+    names = {
+        member: name
+        for member in members
+        for name, value in leaf.values.items()
+        if member.value == value.value
+    }
+    fallback = leaf.serialize
+
+    def serialize(value: Any) -> Any:
+        name = names.get(value) if type(value) is leaf.wrapped_cls else None
+        return fallback(value) if name is None else name
+
+    return serialize
 
 
 def _attribute_resolver(python_name: str) -> Callable[..., object]:

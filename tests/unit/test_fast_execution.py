@@ -120,6 +120,7 @@ SCENARIOS.update(
         "null_non_null_object": lambda: parent(must_child=None),
         "unserialisable_int": lambda: parent(child=child(size="abc")),
         "unserialisable_enum": lambda: parent(child=child(colour="GREEN")),
+        "enum_as_raw_value": lambda: parent(child=child(colour="BLUE")),
         "exception_value": lambda: parent(child=child(size=ValueError("as a value"))),
         "exception_object": lambda: parent(child=ValueError("an object as a value")),
         "unavailable_leaf": lambda: parent(
@@ -178,7 +179,12 @@ async def test_the_scenarios_do_reach_the_uncommon_outcomes() -> None:
     """Guard: each failing scenario produces errors (so agreement means something)."""
     for scenario in SCENARIOS:
         result = await FAST.execute(DOCUMENT, variable_values={"s": scenario}, context_value={})
-        expected_errors = scenario not in {"plain", "direct_async", "no_children"}
+        expected_errors = scenario not in {
+            "plain",
+            "direct_async",
+            "no_children",
+            "enum_as_raw_value",
+        }
         assert bool(result.errors) is expected_errors, (scenario, result.errors)
 
 

@@ -1,0 +1,85 @@
+"""`facts_from`: the shortcut for prisoners with no parole review and no early
+allocation assessment answers exactly what the general path answers."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from allocation_api.resolvers.owned_facts import facts_from
+from allocation_api.rules.handover import OwnedFacts
+from allocation_api.rules.responsibility import ResponsibilityOverride
+from allocation_api.store.enums import (
+    OverrideResponsibilityReason,
+    ProbationService,
+    ResponsibilityValue,
+    Tier,
+)
+from allocation_api.store.owned_records import OwnedRecord
+from allocation_api.store.views import (
+    CaseInformationView,
+    ParoleReviewView,
+    ResponsibilityOverrideView,
+)
+from allocation_api.upstream.models import Prisoner
+
+NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
+START = dt.date(2024, 1, 10)
+PRISONER = Prisoner(prisonerNumber="A1234BC", sentenceStartDate=START)
+
+
+def case_information(mappa: int | None, service: ProbationService) -> CaseInformationView:
+    return CaseInformationView(
+        "A1234BC", Tier.B, service, False, mappa, None, None, None, None, None, None, NOW, NOW, 1
+    )
+
+
+OVERRIDE = ResponsibilityOverrideView(
+    "A1234BC",
+    ResponsibilityValue.PROBATION,
+    OverrideResponsibilityReason.OTHER,
+    "reason",
+    "SPO",
+    NOW,
+)
+
+# A review of another sentence: the general path ignores it, so it must conclude
+# exactly what the shortcut does for a record without reviews.
+OTHER_SENTENCE_REVIEW = ParoleReviewView(
+    1, "A1234BC", dt.date(2019, 1, 1), dt.date(2020, 1, 1), "Release", True, True, NOW, NOW
+)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        OwnedRecord("A1234BC"),
+        OwnedRecord("A1234BC", case_information=case_information(2, ProbationService.WALES)),
+        OwnedRecord(
+            "A1234BC",
+            case_information=case_information(None, ProbationService.ENGLAND),
+            responsibility_override=OVERRIDE,
+        ),
+    ],
+)
+def test_the_shortcut_agrees_with_the_general_path(record: OwnedRecord) -> None:
+    shortcut = facts_from(record, PRISONER)
+    general = facts_from(
+        dataclasses.replace(record, parole_reviews=[OTHER_SENTENCE_REVIEW]), PRISONER
+    )
+    assert shortcut == general
+
+
+def test_the_shortcut_carries_the_case_information_and_override() -> None:
+    record = OwnedRecord(
+        "A1234BC",
+        case_information=case_information(3, ProbationService.WALES),
+        responsibility_override=OVERRIDE,
+    )
+    assert facts_from(record, PRISONER) == OwnedFacts(
+        mappa_level=3,
+        override=ResponsibilityOverride.PROBATION,
+        welsh_offender=True,
+    )
