@@ -170,6 +170,34 @@ def _variable_defaults(document: DocumentNode) -> dict[str, int]:
     return defaults
 
 
+class PageSizeVariables:
+    """`first: $var` arguments and variable defaults of each document, by query text.
+
+    Finding them walks the whole document; the answer depends on the text
+    alone, so it is kept (bounded like the parser cache: when full, it starts
+    again empty) and each request only looks its variables up.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = max(1, maxsize)
+        self._found: dict[str, tuple[list[tuple[str, ArgumentNode]], dict[str, int]]] = {}
+
+    def of(
+        self, query: str | None, document: DocumentNode
+    ) -> tuple[list[tuple[str, ArgumentNode]], dict[str, int]]:
+        known = self._found.get(query) if query is not None else None
+        if known is not None:
+            return known
+        collector = _VariablePageSizes()
+        visit(document, collector)
+        found = (collector.found, _variable_defaults(document) if collector.found else {})
+        if query is not None:
+            if len(self._found) >= self._maxsize:
+                self._found.clear()
+            self._found[query] = found
+        return found
+
+
 class PageSizeVariableLimiter(SchemaExtension):
     """Refuses `first: $n` when the variable's value (or default) is out of range.
 
@@ -178,8 +206,9 @@ class PageSizeVariableLimiter(SchemaExtension):
     left to graphql's own variable coercion to reject.
     """
 
-    def __init__(self, max_page_size: int) -> None:
+    def __init__(self, max_page_size: int, documents: PageSizeVariables) -> None:
         self.max_page_size = max_page_size
+        self.documents = documents
 
     def on_validate(self) -> Iterator[None]:
         yield
@@ -187,12 +216,11 @@ class PageSizeVariableLimiter(SchemaExtension):
         document = context.graphql_document
         if document is None or context.pre_execution_errors:
             return
-        collector = _VariablePageSizes()
-        visit(document, collector)
-        if not collector.found:
+        arguments, defaults = self.documents.of(context.query, document)
+        if not arguments:
             return
-        values: Mapping[str, Any] = {**_variable_defaults(document), **(context.variables or {})}
-        for name, argument in collector.found:
+        values: Mapping[str, Any] = {**defaults, **(context.variables or {})}
+        for name, argument in arguments:
             value = values.get(name)
             if not isinstance(value, int) or isinstance(value, bool):
                 continue
@@ -234,7 +262,11 @@ def limit_extensions(settings: Settings) -> list[ExtensionFactory]:
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         functools.partial(OperationCountLimiter, settings.max_operations),
         functools.partial(AddValidationRules, rules),
-        functools.partial(PageSizeVariableLimiter, settings.max_page_size),
+        functools.partial(
+            PageSizeVariableLimiter,
+            settings.max_page_size,
+            PageSizeVariables(settings.query_cache_size),
+        ),
     ]
 
 

@@ -178,3 +178,20 @@ async def test_limits_are_inclusive(api: RunningApi) -> None:
         {"n": 100},
     )
     assert "errors" not in body, body
+
+
+async def test_page_size_variables_are_checked_on_every_request_of_one_document(
+    api: RunningApi,
+) -> None:
+    """The limiter remembers where a document's `first: $n` arguments are, never
+    their values: the same text is allowed with 5, refused with 1000, allowed again."""
+    query = 'query($n: Int!) { prison(code: "LEI") { prisoners(first: $n) { totalCount } } }'
+    body = await api.gql(query, {"n": 5})
+    assert "errors" not in body, body
+    status, refused = await api.post(
+        {"query": query, "variables": {"n": 1000}}, token=await api.token()
+    )
+    assert status == 400, refused
+    assert "'first' may be at most 100 (got 1000)" in refused["errors"][0]["message"]
+    body = await api.gql(query, {"n": 100})
+    assert "errors" not in body, body
