@@ -91,7 +91,8 @@ class TokenSource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class JsonResponse:
-    """A decoded 2xx answer. `body` is None for 204 or an empty body."""
+    """A decoded 2xx answer. `body` is None for 204 or an empty body; for a raw
+    read (`get_json_bytes`) it is the undecoded bytes."""
 
     status: int
     body: Any
@@ -105,6 +106,8 @@ class _Request:
     params: Params | None
     headers: Mapping[str, str]
     data: bytes | None
+    raw: bool = False
+    """Leave the 2xx body undecoded (the caller validates the JSON bytes itself)."""
 
 
 def is_breaker_failure(upstream: str) -> Callable[[BaseException], bool]:
@@ -237,6 +240,25 @@ class UpstreamHttp:
     ) -> Any:
         """GET `path` and return the decoded JSON body (None for 204 / empty)."""
         return (await self.get_json_response(path, params=params, headers=headers)).body
+
+    async def get_json_bytes(
+        self,
+        path: str,
+        *,
+        params: Params | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> bytes | None:
+        """GET `path` and return the JSON body undecoded (None for 204 / empty).
+
+        For big bodies validated straight from bytes by pydantic (see
+        `parsing.parse_json`), which is faster than decoding to Python objects
+        and validating those. Errors and retries are those of `get_json`.
+        """
+        request = _Request(
+            "GET", _checked_path(path), params, _json_headers(headers), None, raw=True
+        )
+        body: bytes | None = (await self._read(request)).body
+        return body
 
     async def get_json_response(
         self,
@@ -390,10 +412,16 @@ class UpstreamHttp:
             raise UpstreamUnavailable(
                 f"{self.name}: {where}: {type(exc).__name__}", upstream=self.name
             ) from exc
-        return self._decode(where, status, raw, response_headers)
+        return self._decode(where, status, raw, response_headers, undecoded=request.raw)
 
     def _decode(
-        self, where: str, status: int, raw: bytes, headers: Mapping[str, str]
+        self,
+        where: str,
+        status: int,
+        raw: bytes,
+        headers: Mapping[str, str],
+        *,
+        undecoded: bool = False,
     ) -> JsonResponse:
         if status == 404:
             raise UpstreamNotFound(
@@ -407,6 +435,8 @@ class UpstreamHttp:
             )
         if status == 204 or not raw.strip():
             return JsonResponse(status, None, headers)
+        if undecoded:
+            return JsonResponse(status, raw, headers)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -34,3 +34,15 @@ def parse_list(model: type[M], body: Any, *, upstream: str, what: str) -> list[M
     if not isinstance(body, list):
         raise UpstreamRejected(f"{upstream}: {what}: expected a JSON array", upstream=upstream)
     return [parse_one(model, item, upstream=upstream, what=what) for item in body]
+
+
+def parse_json(model: type[M], raw: bytes, *, upstream: str, what: str) -> M:
+    """Validate a JSON body as `model` straight from its bytes (not JSON, or the
+    wrong shape: `UpstreamRejected`, as for `parse_one`)."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise UpstreamRejected(
+            f"{upstream}: {what}: unexpected body ({exc.error_count()} problems)",
+            upstream=upstream,
+        ) from exc

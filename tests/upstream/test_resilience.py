@@ -467,6 +467,7 @@ def test_the_http_layer_offers_reads_only() -> None:
         "close",
         "from_settings",
         "get_json",
+        "get_json_bytes",
         "get_json_response",
         "ping",
         "post_read_form",
