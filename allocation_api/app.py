@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import aiohttp
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,6 +41,18 @@ from allocation_api.web.metrics import Metrics
 log = logging.getLogger("allocation_api")
 
 
+def _engine(settings: Settings, url: str, *, autocommit: bool) -> AsyncEngine:
+    """One of the two engines: transactions (writes) or autocommit (batched reads)."""
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        autocommit=autocommit,
+    )
+
+
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     """Create the long-lived resources; `stack` closes them in reverse order."""
     url = settings.database_url
@@ -49,22 +62,9 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         log.info("embedded PostgreSQL under %s", settings.data_dir)
     if settings.migrate_on_start_on:
         await run_migrations(url)
-    engine = create_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_s,
-        statement_timeout_ms=settings.db_statement_timeout_ms,
-    )
+    engine = _engine(settings, url, autocommit=False)
     stack.push_async_callback(engine.dispose)
-    read_engine = create_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_s,
-        statement_timeout_ms=settings.db_statement_timeout_ms,
-        autocommit=True,
-    )
+    read_engine = _engine(settings, url, autocommit=True)
     stack.push_async_callback(read_engine.dispose)
     upstreams = await Upstreams.open(settings)
     stack.push_async_callback(upstreams.close)

@@ -7,6 +7,8 @@ inside a resolver.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -16,15 +18,21 @@ from allocation_api.errors import UpstreamRejected
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_one(model: type[M], body: Any, *, upstream: str, what: str) -> M:
-    """Validate one JSON object as `model`."""
+@contextmanager
+def _rejected_unless_valid(upstream: str, what: str) -> Iterator[None]:
     try:
-        return model.model_validate(body)
+        yield
     except ValidationError as exc:
         raise UpstreamRejected(
             f"{upstream}: {what}: unexpected body ({exc.error_count()} problems)",
             upstream=upstream,
         ) from exc
+
+
+def parse_one(model: type[M], body: Any, *, upstream: str, what: str) -> M:
+    """Validate one JSON object as `model`."""
+    with _rejected_unless_valid(upstream, what):
+        return model.model_validate(body)
 
 
 def parse_list(model: type[M], body: Any, *, upstream: str, what: str) -> list[M]:
@@ -39,10 +47,5 @@ def parse_list(model: type[M], body: Any, *, upstream: str, what: str) -> list[M
 def parse_json(model: type[M], raw: bytes, *, upstream: str, what: str) -> M:
     """Validate a JSON body as `model` straight from its bytes (not JSON, or the
     wrong shape: `UpstreamRejected`, as for `parse_one`)."""
-    try:
+    with _rejected_unless_valid(upstream, what):
         return model.model_validate_json(raw)
-    except ValidationError as exc:
-        raise UpstreamRejected(
-            f"{upstream}: {what}: unexpected body ({exc.error_count()} problems)",
-            upstream=upstream,
-        ) from exc
