@@ -201,10 +201,8 @@ async def _prisoners_of(ctx: RequestContext, nos: list[str]) -> dict[str, t.Pris
         found = await ctx.loaders.prisoners(nos)
     except UpstreamError as error:
         return {no: mapping.prisoner_unavailable(no, error) for no in nos}
-    today = ctx.today
     return {
-        no: None if p is None else mapping.prisoner(p, today)
-        for no, p in zip(nos, found, strict=True)
+        no: None if p is None else mapping.prisoner(p) for no, p in zip(nos, found, strict=True)
     }
 
 

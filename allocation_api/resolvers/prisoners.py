@@ -8,6 +8,7 @@ from allocation_api.context import RequestContext
 from allocation_api.errors import AllocationApiError, UpstreamError
 from allocation_api.resolvers import allocations as allocation_resolvers
 from allocation_api.resolvers.owned_facts import facts_from
+from allocation_api.rules import eligibility
 from allocation_api.rules import handover as handover_rules
 from allocation_api.rules import pom_type as pom_type_rules
 from allocation_api.rules.handover import Handover as HandoverResult
@@ -34,7 +35,7 @@ async def prisoner(ctx: RequestContext, offender_no: str) -> t.Prisoner | None:
         if owned.allocation is None and owned.case_information is None:
             raise
         return mapping.prisoner_unavailable(no, error)
-    return None if found is None else mapping.prisoner(found, ctx.today)
+    return None if found is None else mapping.prisoner(found)
 
 
 async def prisoner_for_case(ctx: RequestContext, offender_no: str) -> t.Prisoner | None:
@@ -43,7 +44,7 @@ async def prisoner_for_case(ctx: RequestContext, offender_no: str) -> t.Prisoner
         found = await ctx.loaders.prisoner_by_no.load(offender_no)
     except UpstreamError as error:
         return mapping.prisoner_unavailable(offender_no, error)
-    return None if found is None else mapping.prisoner(found, ctx.today)
+    return None if found is None else mapping.prisoner(found)
 
 
 def prisoner_of_allocation(
@@ -59,6 +60,15 @@ def prisoner_of_allocation(
 async def case_information(ctx: RequestContext, offender_no: str) -> t.CaseInformation | None:
     row = await ctx.loaders.case_information(offender_no)
     return None if row is None else mapping.case_information(row)
+
+
+def sentence_of(ctx: RequestContext, node: t.Prisoner) -> t.Sentence:
+    """The sentence facts of a prisoner's NOMIS record (its read error if it failed)."""
+    return mapping.sentence(_record(node))
+
+
+def omic_eligible_of(ctx: RequestContext, node: t.Prisoner) -> bool:
+    return eligibility.is_omic_eligible(_record(node), ctx.today)
 
 
 def _record(node: t.Prisoner) -> Prisoner:

@@ -110,8 +110,7 @@ async def prisoners(
         statuses = await _statuses(ctx, code, [p.prisonerNumber for p in listed])
         listed = [p for p in listed if _matches(statuses[p.prisonerNumber], wanted)]
     page = listed[start : start + size]
-    today = ctx.today
-    nodes = [mapping.prisoner(p, today) for p in page]
+    nodes = [mapping.prisoner(p) for p in page]
     if preload.owned and page:
         owned = await ctx.loaders.owned_records([p.prisonerNumber for p in page])
         for node, record in zip(nodes, owned, strict=True):

@@ -3,12 +3,10 @@ results to schema types. Pure functions, no I/O."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 from allocation_api.errors import AllocationApiError
 from allocation_api.paging import encode_cursor
-from allocation_api.rules import eligibility
 from allocation_api.rules.caseload import CaseloadCounts as CaseloadCountsResult
 from allocation_api.rules.handover import Handover as HandoverResult
 from allocation_api.rules.pom_type import pom_type_for_position
@@ -31,16 +29,23 @@ from allocation_api.upstream.models import Prisoner, StaffDetail, StaffRole
 FULL_TIME_HOURS = 37.5
 
 
+# Store values (StrEnum members or their strings) to schema enums by dict lookup:
+# an Enum call per value cost more than the rest of building an allocation.
+_TIERS = {member.value: member for member in Tier}
+_POM_TYPES = {member.value: member for member in PomType}
+_REASONS = {member.value: member for member in OverrideReason}
+
+
 def _tier(value: str | None) -> Tier | None:
-    return None if value is None else Tier(str(value))
+    return None if value is None else _TIERS.get(value) or Tier(str(value))
 
 
 def _pom_type(value: str | None) -> PomType | None:
-    return None if value is None else PomType(str(value))
+    return None if value is None else _POM_TYPES.get(value) or PomType(str(value))
 
 
 def _reasons(values: Sequence[str] | None) -> list[OverrideReason]:
-    return [OverrideReason(str(v)) for v in values or ()]
+    return [_REASONS.get(v) or OverrideReason(str(v)) for v in values or ()]
 
 
 def sentence(p: Prisoner) -> t.Sentence:
@@ -64,7 +69,7 @@ def sentence(p: Prisoner) -> t.Sentence:
     )
 
 
-def prisoner(p: Prisoner, today: dt.date) -> t.Prisoner:
+def prisoner(p: Prisoner) -> t.Prisoner:
     return t.Prisoner(
         offender_no=p.prisonerNumber,
         first_name=p.firstName,
@@ -74,8 +79,6 @@ def prisoner(p: Prisoner, today: dt.date) -> t.Prisoner:
         legal_status=p.legalStatus,
         cell_location=p.cellLocation,
         category=p.category,
-        sentence=sentence(p),
-        omic_eligible=eligibility.is_omic_eligible(p, today),
         record=p,
     )
 
@@ -92,8 +95,6 @@ def prisoner_unavailable(offender_no: str, error: AllocationApiError) -> t.Priso
         legal_status=gone,
         cell_location=gone,
         category=gone,
-        sentence=gone,
-        omic_eligible=gone,
         record=error,
     )
 

@@ -102,16 +102,23 @@ class Prisoner:
     legal_status: str | None = strawberry.field(metadata=INHERIT)
     cell_location: str | None = strawberry.field(metadata=INHERIT)
     category: str | None = strawberry.field(metadata=INHERIT)
-    sentence: Sentence | None = strawberry.field(metadata=INHERIT)
-    omic_eligible: bool | None = strawberry.field(
-        metadata=INHERIT,
-        description="In scope of OMiC: adult, sentenced or immigration, not civil.",
-    )
     record: Private[object]
     owned: Private[OwnedRecord | None] = None
     """Owned data preloaded by a page resolver; None = load lazily per field."""
     known_poms: Private[dict[tuple[int, str], Pom] | None] = None
     """POMs of this prisoner's allocation, preloaded with `owned` when asked for."""
+
+    # Derived from the NOMIS record only when asked for (most pages ask for neither).
+    @strawberry.field(metadata=direct(prisoner_resolvers.sentence_of))
+    def sentence(self, info: Info) -> Sentence | None:
+        return cast("Sentence | None", prisoner_resolvers.sentence_of(info.context, self))
+
+    @strawberry.field(
+        metadata=direct(prisoner_resolvers.omic_eligible_of),
+        description="In scope of OMiC: adult, sentenced or immigration, not civil.",
+    )
+    def omic_eligible(self, info: Info) -> bool | None:
+        return prisoner_resolvers.omic_eligible_of(info.context, self)
 
     # Not `async def`: with `owned` preloaded they answer at once (see resolvers).
     @strawberry.field(metadata=direct(prisoner_resolvers.case_information_of))
