@@ -31,6 +31,7 @@ these paths and requires identical responses, errors included.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -95,6 +96,10 @@ class _Inline:
     """Python attribute read by `resolve_attribute`; None when `direct` resolves."""
     direct: DirectResolver | None
     serialize: Callable[[Any], Any] | None
+    plain: frozenset[type]
+    """Value types that are neither awaitable nor an exception: serialised at once."""
+    leaf_attribute: bool
+    """A leaf read from an attribute: `execute_fields` completes it without a call."""
 
 
 def _plan(
@@ -102,8 +107,12 @@ def _plan(
 ) -> _Inline | None:
     nullable = not is_non_null_type(field_def.type)
     named = field_def.type if nullable else field_def.type.of_type  # type: ignore[union-attr]
+    plain: frozenset[type] = frozenset()
     if is_leaf_type(named):
         kind, serialize = _Kind.LEAF, _serializer(named)
+        plain = _PLAIN_SCALARS
+        if isinstance(named, CustomGraphQLEnumType):
+            plain = plain | {named.wrapped_cls}
     elif isinstance(named, GraphQLObjectType) and named.is_type_of is None:
         kind, serialize = _Kind.OBJECT, None
     else:
@@ -112,10 +121,24 @@ def _plan(
         fn = definition.metadata.get(DIRECT)
         if fn is None:
             return None
-        return _Inline(field_def, kind, nullable, named, None, fn, serialize)
+        return _Inline(field_def, kind, nullable, named, None, fn, serialize, plain, False)
     if not attribute_default:
         return None
-    return _Inline(field_def, kind, nullable, named, definition.python_name, None, serialize)
+    return _Inline(
+        field_def,
+        kind,
+        nullable,
+        named,
+        definition.python_name,
+        None,
+        serialize,
+        plain,
+        kind is _Kind.LEAF,
+    )
+
+
+_PLAIN_SCALARS: frozenset[type] = frozenset({str, int, float, bool, dt.date, dt.datetime})
+"""Types of scalar values that can be neither awaitable nor an exception."""
 
 
 def _serializer(leaf: Any) -> Callable[[Any], Any]:
@@ -214,6 +237,24 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             for response_name, field_details_list in grouped_field_set.items():
                 plan = plans.get(field_details_list[0].node.name.value)
                 if plan is not None:
+                    if plan.leaf_attribute:
+                        # The commonest field of all, without a call: an attribute
+                        # holding a plain value. Anything else, failures included,
+                        # goes to `_execute_inline`, which reads the attribute again
+                        # (reading has no effects) and handles it as graphql-core does.
+                        try:
+                            value = getattr(source_value, plan.attribute)  # type: ignore[arg-type]
+                            if value is None:
+                                if plan.nullable:
+                                    results[response_name] = None
+                                    continue
+                            elif type(value) in plan.plain:
+                                serialized = plan.serialize(value)  # type: ignore[misc]
+                                if serialized is not None and serialized is not Undefined:
+                                    results[response_name] = serialized
+                                    continue
+                        except Exception:  # noqa: S110 - the general path decides, below
+                            pass
                     result = self._execute_inline(
                         plan,
                         parent_type,
@@ -282,7 +323,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if plan.nullable:
                     return None
             elif plan.kind is _Kind.LEAF:
-                if not isinstance(value, Exception) and not self.is_awaitable(value):
+                if type(value) in plan.plain or (
+                    not isinstance(value, Exception) and not self.is_awaitable(value)
+                ):
                     serialized = plan.serialize(value)  # type: ignore[misc]
                     if serialized is not None and serialized is not Undefined:
                         return serialized

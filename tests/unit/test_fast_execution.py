@@ -90,6 +90,18 @@ async def _boom_later(ctx: Any) -> str:
     raise ValueError("label failed later")
 
 
+class Exploding:
+    """A Child look-alike whose `name` cannot be read."""
+
+    size = 1
+    colour = Colour.RED
+    behaviour = staticmethod(_fine)
+
+    @property
+    def name(self) -> str:
+        raise RuntimeError("cannot read name")
+
+
 def child(**overrides: Any) -> Child:
     values: dict[str, Any] = {
         "name": "kid",
@@ -123,6 +135,7 @@ SCENARIOS.update(
         "enum_as_raw_value": lambda: parent(child=child(colour="BLUE")),
         "exception_value": lambda: parent(child=child(size=ValueError("as a value"))),
         "exception_object": lambda: parent(child=ValueError("an object as a value")),
+        "attribute_raises": lambda: parent(child=Exploding(), children=[child(), Exploding()]),
         "unavailable_leaf": lambda: parent(
             child=child(name=unavailable(UpstreamUnavailable("down", upstream="prison-api")))
         ),
