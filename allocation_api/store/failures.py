@@ -84,6 +84,11 @@ async def translate_store_errors() -> AsyncIterator[None]:
         raise translated from error
     except asyncpg.PostgresConnectionError as error:
         raise StoreUnavailable("database connection failed") from error
+    except asyncpg.PostgresError as error:  # reads sent on the driver directly (`raw.py`)
+        translated = _translate_sqlstate(error, error.sqlstate)
+        if translated is None:
+            raise
+        raise translated from error
     except asyncpg.InterfaceError as error:
         if "closed" not in str(error):
             raise
@@ -94,27 +99,37 @@ async def translate_store_errors() -> AsyncIterator[None]:
 
 def _translate_dbapi_error(error: sa_exc.DBAPIError) -> AllocationApiError | None:
     """The domain exception for a driver error, or None when it is a bug to re-raise."""
-    sqlstate = _sqlstate(error)
-    if isinstance(error, sa_exc.IntegrityError | sa_exc.DataError) or (
-        sqlstate is not None and sqlstate.startswith(_BAD_DATA_SQLSTATE_PREFIXES)
-    ):
+    if isinstance(error, sa_exc.IntegrityError | sa_exc.DataError):
         return _constraint_violation(error)
-    if sqlstate == _STATEMENT_TIMEOUT:
-        return StoreUnavailable("database statement timed out")
-    if sqlstate in _RETRYABLE_CONFLICTS:
-        return Conflict("a concurrent change got in first; try again", code="CONCURRENT_CHANGE")
+    translated = _translate_sqlstate(error, _sqlstate(error))
+    if translated is not None:
+        return translated
     if (
         error.connection_invalidated
         or isinstance(error, sa_exc.OperationalError)
         # Other interface errors (e.g. two coroutines sharing a connection) are bugs.
         or (isinstance(error, sa_exc.InterfaceError) and "closed" in str(error))
-        or (sqlstate is not None and sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES))
     ):
         return StoreUnavailable("database connection failed")
     return None
 
 
-def _constraint_violation(error: sa_exc.DBAPIError) -> StoreConstraintViolation:
+def _translate_sqlstate(error: BaseException, sqlstate: str | None) -> AllocationApiError | None:
+    """The domain exception a SQLSTATE means, or None when it says nothing (a bug)."""
+    if sqlstate is None:
+        return None
+    if sqlstate.startswith(_BAD_DATA_SQLSTATE_PREFIXES):
+        return _constraint_violation(error)
+    if sqlstate == _STATEMENT_TIMEOUT:
+        return StoreUnavailable("database statement timed out")
+    if sqlstate in _RETRYABLE_CONFLICTS:
+        return Conflict("a concurrent change got in first; try again", code="CONCURRENT_CHANGE")
+    if sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES):
+        return StoreUnavailable("database connection failed")
+    return None
+
+
+def _constraint_violation(error: BaseException) -> StoreConstraintViolation:
     constraint = table = None
     for cause in _chain(error):
         constraint = constraint or getattr(cause, "constraint_name", None)

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from allocation_api.store import raw
 from allocation_api.store.failures import translate_store_errors
 from allocation_api.store.views import (
     AllocationView,
@@ -51,7 +50,7 @@ _CASE_INFORMATION_COLUMNS = len(fields(CaseInformationView))
 # plain columns, which asyncpg decodes in C; the rarer, many-per-prisoner kinds
 # as JSON documents.
 _COLUMNS = f"{columns(AllocationView, 'a')}, {columns(CaseInformationView, 'c')}"
-_STATEMENT = sa.text(
+_STATEMENT = (
     "SELECT k.offender_no, "  # noqa: S608 - column names from the view dataclasses
     + _COLUMNS
     + """,
@@ -61,11 +60,11 @@ _STATEMENT = sa.text(
          FROM parole_review p WHERE p.offender_no = k.offender_no) AS parole_reviews,
       (SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.id), '[]'::jsonb)
          FROM early_allocation e WHERE e.offender_no = k.offender_no) AS early_allocations
-    FROM unnest(:nos) AS k(offender_no)
+    FROM unnest($1::text[]) AS k(offender_no)
     LEFT JOIN allocation a ON a.offender_no = k.offender_no
     LEFT JOIN case_information c ON c.offender_no = k.offender_no
     """
-).bindparams(sa.bindparam("nos", type_=pg.ARRAY(sa.Text)))
+)
 
 
 async def owned_records_by_offender_nos(
@@ -76,8 +75,7 @@ async def owned_records_by_offender_nos(
     if not unique:
         return {}
     async with translate_store_errors():
-        connection = await session.connection()
-        rows = (await connection.execute(_STATEMENT, {"nos": unique})).all()
+        rows = await raw.fetch(session, _STATEMENT, unique)
     found: dict[str, OwnedRecord] = {}
     case_start = 1 + _ALLOCATION_COLUMNS
     rest = case_start + _CASE_INFORMATION_COLUMNS

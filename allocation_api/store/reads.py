@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from allocation_api.store import raw
 from allocation_api.store.failures import translate_store_errors
 from allocation_api.store.tables import (
     Allocation,
@@ -49,26 +50,21 @@ __all__ = [
 
 K = TypeVar("K", bound=Hashable)
 
-_POM_DETAILS = sa.text(
-    """
+_POM_DETAILS = """
     SELECT to_jsonb(d) FROM pom_detail d
-    JOIN unnest(:staff_ids, :prison_codes) AS wanted(staff_id, prison_code)
+    JOIN unnest($1::int[], $2::text[]) AS wanted(staff_id, prison_code)
       ON d.staff_id = wanted.staff_id AND d.prison_code = wanted.prison_code
     """
-).bindparams(
-    sa.bindparam("staff_ids", type_=pg.ARRAY(sa.Integer)),
-    sa.bindparam("prison_codes", type_=pg.ARRAY(sa.Text)),
-)
 
-_CASELOADS = sa.text(
+_CASELOADS = (
     "SELECT "  # noqa: S608 - column names from the view dataclass
     + columns(AllocationView, "a")
     + """ FROM allocation a
-    WHERE a.prison_code = :prison
-      AND (a.primary_pom_staff_id = ANY(:staff_ids) OR a.secondary_pom_staff_id = ANY(:staff_ids))
+    WHERE a.prison_code = $1
+      AND (a.primary_pom_staff_id = ANY($2::int[]) OR a.secondary_pom_staff_id = ANY($2::int[]))
     ORDER BY a.offender_no
     """
-).bindparams(sa.bindparam("staff_ids", type_=pg.ARRAY(sa.Integer)))
+)
 
 
 def _unique(keys: Iterable[K]) -> list[K]:
@@ -142,17 +138,13 @@ async def pom_details_by_keys(
     unique = _unique(keys)
     if not unique:
         return {}
-    connection = await session.connection()
-    documents = (
-        await connection.execute(
-            _POM_DETAILS,
-            {
-                "staff_ids": [staff_id for staff_id, _ in unique],
-                "prison_codes": [prison for _, prison in unique],
-            },
-        )
-    ).scalars()
-    rows = [PomDetailView.from_json(json_document(document)) for document in documents]
+    found = await raw.fetch(
+        session,
+        _POM_DETAILS,
+        [staff_id for staff_id, _ in unique],
+        [prison for _, prison in unique],
+    )
+    rows = [PomDetailView.from_json(json_document(document)) for (document,) in found]
     return {(row.staff_id, row.prison_code): row for row in rows}
 
 
@@ -220,8 +212,7 @@ async def caseloads_by_staff_ids(
     keys = _unique(staff_ids)
     if not keys:
         return {}
-    connection = await session.connection()
-    rows = await connection.execute(_CASELOADS, {"prison": prison_code, "staff_ids": keys})
+    rows = await raw.fetch(session, _CASELOADS, prison_code, keys)
     caseloads: dict[int, list[AllocationView]] = {staff_id: [] for staff_id in keys}
     for values in rows:
         row = AllocationView.from_row(values)

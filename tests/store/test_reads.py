@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.calls import track_calls
-from allocation_api.store import reads
+from allocation_api.store import raw, reads
 from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
@@ -309,13 +309,25 @@ async def test_a_batch_of_a_thousand_keys_is_one_statement_with_the_same_text(
     engine: AsyncEngine,
     name: str,
     read: Callable[[AsyncSession, int], Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Keys travel as one array parameter, so the SQL text never depends on the batch size."""
+    """Keys travel as one array parameter, so the SQL text never depends on the batch size.
+
+    Statements go through SQLAlchemy (seen by its cursor event) or, for the
+    hottest reads, straight to the driver (`store/raw.py`, seen by wrapping it).
+    """
     sent: list[str] = []
 
     def remember(*args: Any) -> None:
         sent.append(args[2])
 
+    driver_fetch = raw.fetch
+
+    async def remember_raw(session: AsyncSession, sql: str, *args: Any) -> Any:
+        sent.append(sql)
+        return await driver_fetch(session, sql, *args)
+
+    monkeypatch.setattr(raw, "fetch", remember_raw)
     event.listen(engine.sync_engine, "before_cursor_execute", remember)
     try:
         for size in (2, 1000):
