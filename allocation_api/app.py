@@ -29,7 +29,7 @@ from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.schema.build import build_schema
 from allocation_api.settings import Settings
 from allocation_api.store.embedded import start_embedded
-from allocation_api.store.engine import create_engine, read_session_factory, session_factory
+from allocation_api.store.engine import create_engine, session_factory
 from allocation_api.store.migrate import run_migrations
 from allocation_api.upstream import Upstreams
 from allocation_api.upstream.fakes.keys import sandbox_key_fingerprint
@@ -90,7 +90,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        read_sessions=read_session_factory(read_engine),
+        read_sessions=session_factory(read_engine),
         upstreams=upstreams,
         caches=SharedCaches.from_settings(settings),
         verifier=verifier,

@@ -47,7 +47,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     """Sessions for writes (transactions) and reads that must share one."""
     read_sessions: async_sessionmaker[AsyncSession]
-    """Sessions for single-statement batched reads (autocommit; see store/engine.py)."""
+    """Sessions for single-statement batched reads (autocommit; see `create_engine`)."""
     upstreams: Upstreams
     caches: SharedCaches
     verifier: TokenVerifier

@@ -34,7 +34,6 @@ __all__ = [
     "asyncpg_url",
     "create_engine",
     "ping",
-    "read_session_factory",
     "session_factory",
     "translate_store_errors",
 ]
@@ -60,7 +59,13 @@ def create_engine(
     client-side `command_timeout` is a backstop for a server that stops
     answering altogether, which `statement_timeout` cannot catch.
 
-    `autocommit` makes the engine for batched reads (see `read_session_factory`).
+    `autocommit` makes the engine for the read path's sessions, each of which
+    runs exactly one statement (a batched read). In a transaction that
+    statement costs five round trips: the pool's pre-ping is BEGIN, `;`,
+    ROLLBACK (SQLAlchemy wraps it for pgbouncer), then BEGIN, the statement,
+    and the ROLLBACK of closing. In autocommit it costs two (the ping and the
+    statement), with the same answer: one statement sees one snapshot either
+    way. Writes never use that engine.
     """
     engine = create_async_engine(
         asyncpg_url(url),
@@ -114,19 +119,6 @@ def _json_text(value: object) -> str:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions whose objects stay readable after commit (resolvers map them afterwards)."""
-    return async_sessionmaker(engine, class_=StoreSession, expire_on_commit=False)
-
-
-def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for the read path: one statement each, on an AUTOCOMMIT engine.
-
-    Each of the read path's sessions runs exactly one statement (a batched
-    read). In a transaction that statement costs five round trips: the pool's
-    pre-ping is BEGIN, `;`, ROLLBACK (SQLAlchemy wraps it for pgbouncer), then
-    BEGIN, the statement, and the ROLLBACK of closing. In autocommit it costs
-    two (the ping and the statement), with the same answer: one statement sees
-    one snapshot either way. Writes never use these sessions.
-    """
     return async_sessionmaker(engine, class_=StoreSession, expire_on_commit=False)
 
 

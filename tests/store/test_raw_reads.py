@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.calls import track_calls
 from allocation_api.store import raw
-from allocation_api.store.engine import create_engine, read_session_factory
+from allocation_api.store.engine import create_engine, session_factory
 from allocation_api.store.failures import translate_store_errors
 
 
@@ -38,7 +38,7 @@ async def _backend_pid(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 
 async def test_a_read_is_one_counted_store_call(one_connection: AsyncEngine) -> None:
-    sessions = read_session_factory(one_connection)
+    sessions = session_factory(one_connection)
     with track_calls() as calls:
         assert await _answer(sessions) == 42
     assert calls.store == 1
@@ -47,7 +47,7 @@ async def test_a_read_is_one_counted_store_call(one_connection: AsyncEngine) -> 
 async def test_a_read_cancelled_halfway_leaves_no_broken_connection(
     one_connection: AsyncEngine,
 ) -> None:
-    sessions = read_session_factory(one_connection)
+    sessions = session_factory(one_connection)
     before = await _backend_pid(sessions)
 
     async def slow() -> None:
@@ -63,7 +63,7 @@ async def test_a_read_cancelled_halfway_leaves_no_broken_connection(
 async def test_a_bad_statement_propagates_unchanged_and_the_next_read_works(
     one_connection: AsyncEngine,
 ) -> None:
-    sessions = read_session_factory(one_connection)
+    sessions = session_factory(one_connection)
     with pytest.raises(asyncpg.UndefinedTableError):
         async with sessions() as session, translate_store_errors():
             await raw.fetch(session, "SELECT * FROM no_such_table")
