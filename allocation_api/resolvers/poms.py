@@ -78,6 +78,8 @@ async def poms_of_cases(
     calls it once up front (`bulk`: all its cases at once, no DataLoader) so its
     POM fields can answer synchronously.
     """
+    if not cases:
+        return {}
     names = {(staff_id, prison): name for staff_id, prison, name in cases}
     keys = list(names)
     found_details = await (
@@ -167,7 +169,7 @@ async def caseload(
     if page and (preload.prisoners or preload.poms):
         known_prisoners, known_poms = await asyncio.gather(
             _prisoners_of(ctx, [row.offender_no for row in page]) if preload.prisoners else _none(),
-            poms_of_cases(ctx, _cases_of(page), bulk=True) if preload.poms else _none(),
+            poms_of_cases(ctx, cases_of(page), bulk=True) if preload.poms else _none(),
         )
         for allocation in nodes:
             allocation.known_prisoners = known_prisoners
@@ -183,7 +185,8 @@ async def _none() -> None:
     return None
 
 
-def _cases_of(rows: Sequence[AllocationView]) -> list[tuple[int, str, str | None]]:
+def cases_of(rows: Sequence[AllocationView]) -> list[tuple[int, str, str | None]]:
+    """The (staff id, prison, name as recorded) of every POM of these allocations."""
     return [
         (staff_id, row.prison_code, name)
         for row in rows

@@ -116,17 +116,10 @@ async def prisoners(
         for node, record in zip(nodes, owned, strict=True):
             node.owned = record
         if preload.poms:
-            cases = [
-                (staff_id, a.prison_code, name)
-                for a in (record.allocation for record in owned)
-                if a is not None
-                for staff_id, name in (
-                    (a.primary_pom_staff_id, a.primary_pom_name),
-                    (a.secondary_pom_staff_id, a.secondary_pom_name),
-                )
-                if staff_id is not None
-            ]
-            known = await pom_resolvers.poms_of_cases(ctx, cases, bulk=True) if cases else {}
+            allocations = [r.allocation for r in owned if r.allocation is not None]
+            known = await pom_resolvers.poms_of_cases(
+                ctx, pom_resolvers.cases_of(allocations), bulk=True
+            )
             for node in nodes:
                 node.known_poms = known
     return t.PrisonerConnection(
