@@ -36,15 +36,15 @@ V = TypeVar("V")
 def _one_per_key(
     sessions: async_sessionmaker[AsyncSession],
     fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[Mapping[K, V]]],
-) -> DataLoader[K, V | None]:
-    """A store loader for at most one row per key (None when absent)."""
+) -> Callable[[list[K]], Awaitable[list[V | None]]]:
+    """A store batch read for at most one row per key (None when absent)."""
 
     async def load(keys: list[K]) -> list[V | None]:
         async with sessions() as session:
             found = await fetch(session, keys)
         return [found.get(key) for key in keys]
 
-    return DataLoader(load_fn=load)
+    return load
 
 
 def _many_per_key(
@@ -80,21 +80,35 @@ class Loaders:
         *,
         max_batch_size: int,
     ) -> None:
-        self._sessions = sessions
         self._upstreams = upstreams
         self._caches = caches
+
+        # --- bulk reads ----------------------------------------------------
+        # The batch functions of the loaders below. A page resolver knows all of
+        # its keys at once and calls them directly: one call, without a
+        # DataLoader's future, done callback and batch bookkeeping per key (a
+        # tenth of a page's CPU when the page went through `load_many`). What
+        # they return is handed to the page's nodes, not memoised in a loader.
+        self.owned_records: Callable[[list[str]], Awaitable[list[OwnedRecord]]] = functools.partial(
+            _load_owned, sessions
+        )
+        """Owned records of these prisoners: ONE statement."""
+        self.pom_details: Callable[
+            [list[tuple[int, str]]], Awaitable[list[PomDetailView | None]]
+        ] = _one_per_key(sessions, repo.pom_details_by_keys)
+        """Owned POM details by (staff id, prison): ONE statement."""
 
         # --- owned store ---------------------------------------------------
         # Allocation, case information and the handover inputs of a prisoner
         # come from ONE statement per batch (see store/owned_records.py).
         self.owned_by_offender_no: DataLoader[str, OwnedRecord] = DataLoader(
-            load_fn=functools.partial(_load_owned, sessions)
+            load_fn=self.owned_records
         )
         self.events_by_offender_no: DataLoader[str, list[AllocationEvent]] = _many_per_key(
             sessions, repo.events_by_offender_nos
         )
-        self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetailView | None] = _one_per_key(
-            sessions, repo.pom_details_by_keys
+        self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetailView | None] = DataLoader(
+            load_fn=self.pom_details
         )
 
         async def load_caseloads(keys: list[tuple[int, str]]) -> list[list[AllocationView]]:
@@ -115,7 +129,7 @@ class Loaders:
 
         # --- upstream ------------------------------------------------------
         self.prisoner_by_no: DataLoader[str, Prisoner | None] = DataLoader(
-            load_fn=self._load_prisoners, max_batch_size=max_batch_size
+            load_fn=self.prisoners, max_batch_size=max_batch_size
         )
         self.roll_by_prison: DataLoader[str, PrisonRoll] = DataLoader(
             load_fn=self._load_prison_rolls
@@ -127,35 +141,16 @@ class Loaders:
         )
         self.agency_by_id: DataLoader[str, Agency | None] = DataLoader(load_fn=self._load_agencies)
 
-    # --- bulk reads for page resolvers ---------------------------------------------
-    # A page resolver knows all of its keys at once. These call the same batch
-    # functions as the loaders above, once, without a DataLoader's future, done
-    # callback and batch bookkeeping per key (a tenth of a page's CPU when the
-    # page went through `load_many`). The values are handed to the page's nodes
-    # and are not memoised in the loaders.
-
-    async def owned_records(self, nos: list[str]) -> list[OwnedRecord]:
-        """Owned records of these prisoners: ONE statement."""
-        return await _load_owned(self._sessions, nos)
-
-    async def pom_details(self, keys: list[tuple[int, str]]) -> list[PomDetailView | None]:
-        """Owned POM details by (staff id, prison): ONE statement."""
-        async with self._sessions() as session:
-            found = await repo.pom_details_by_keys(session, keys)
-        return [found.get(key) for key in keys]
-
-    async def prisoners(self, nos: list[str]) -> list[Prisoner | None]:
-        """Prisoners by number: rolls read by this request, the shared cache, then ONE
-        upstream call for the rest (chunked by the client to the batch size)."""
-        return await self._load_prisoners(nos)
-
     async def allocation(self, offender_no: str) -> AllocationView | None:
         return (await self.owned_by_offender_no.load(offender_no)).allocation
 
     async def case_information(self, offender_no: str) -> CaseInformationView | None:
         return (await self.owned_by_offender_no.load(offender_no)).case_information
 
-    async def _load_prisoners(self, nos: list[str]) -> list[Prisoner | None]:
+    async def prisoners(self, nos: list[str]) -> list[Prisoner | None]:
+        """Prisoners by number (`prisoner_by_no`'s batch function, also a bulk read):
+        rolls read by this request, the shared cache, then ONE upstream call for
+        the rest (chunked by the client to the batch size)."""
         # Prisoners on a roll this request already read need no upstream call.
         known: dict[str, Prisoner | None] = {
             no: p for no in nos for roll in self._rolls if (p := roll.by_number.get(no))
