@@ -103,8 +103,9 @@ class _Inline:
 
 
 def _plan(
-    field_def: GraphQLField, definition: StrawberryField, attribute_default: bool
+    field_def: GraphQLField, attribute: str | None, fn: DirectResolver | None
 ) -> _Inline | None:
+    """The inline plan of a field resolved by `attribute` or by `fn`, if its type has one."""
     nullable = not is_non_null_type(field_def.type)
     named = field_def.type if nullable else field_def.type.of_type  # type: ignore[union-attr]
     plain: frozenset[type] = frozenset()
@@ -117,23 +118,9 @@ def _plan(
         kind, serialize = _Kind.OBJECT, None
     else:
         return None  # lists, abstract types, type checks: graphql-core completes them
-    if definition.base_resolver is not None:
-        fn = definition.metadata.get(DIRECT)
-        if fn is None:
-            return None
-        return _Inline(field_def, kind, nullable, named, None, fn, serialize, plain, False)
-    if not attribute_default:
-        return None
+    leaf_attribute = attribute is not None and kind is _Kind.LEAF
     return _Inline(
-        field_def,
-        kind,
-        nullable,
-        named,
-        definition.python_name,
-        None,
-        serialize,
-        plain,
-        kind is _Kind.LEAF,
+        field_def, kind, nullable, named, attribute, fn, serialize, plain, leaf_attribute
     )
 
 
@@ -196,16 +183,19 @@ def install_fast_paths(
                 continue
             if definition.extensions or field_def.args:
                 continue  # permission classes, extensions or arguments: strawberry decides
-            fn = definition.metadata.get(DIRECT)
+            attribute: str | None = None
+            fn: DirectResolver | None = None
             if definition.base_resolver is not None:
+                fn = definition.metadata.get(DIRECT)
                 if fn is None:
                     continue
                 field_def.resolve = _context_resolver(fn)
             elif attribute_default:
-                field_def.resolve = _attribute_resolver(definition.python_name)
+                attribute = definition.python_name
+                field_def.resolve = _attribute_resolver(attribute)
             else:
                 continue
-            plan = _plan(field_def, definition, attribute_default)
+            plan = _plan(field_def, attribute, fn)
             if plan is not None:
                 inline[name] = plan
         if inline:
