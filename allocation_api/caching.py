@@ -116,3 +116,25 @@ class SingleFlightCache(Generic[K, V]):
                 self.put(key, value)
                 found[key] = value
         return [found[key] for key in keys]
+
+
+class BoundedMemo(Generic[K, V]):
+    """A memo of pure answers for hot paths: a plain dict that starts again empty
+    when full. An LRU's bookkeeping cost as much as the work it saved there;
+    what a cleared memo loses is recomputed on the next request."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = max(1, maxsize)
+        self._entries: dict[K, V] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: K) -> V | None:
+        return self._entries.get(key)
+
+    def put(self, key: K, value: V) -> V:
+        if len(self._entries) >= self._maxsize:
+            self._entries.clear()
+        self._entries[key] = value
+        return value

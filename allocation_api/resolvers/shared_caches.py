@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from allocation_api.caching import SingleFlightCache
+from allocation_api.caching import BoundedMemo, SingleFlightCache
 from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.rules.handover import Handover, OwnedFacts
 from allocation_api.settings import Settings
@@ -28,14 +28,13 @@ class HandoverMemo:
     prison roll, the same objects for the roll's TTL. The key is the record's
     identity plus the facts (a frozen, hashable value) and the day; the entry
     keeps the record itself, so the identity cannot be reused while the entry
-    lives, and a record replaced by a fresh read misses. Bounded: when full it
-    starts again empty (a plain dict; an LRU's bookkeeping cost as much as the
-    rules it saved).
+    lives, and a record replaced by a fresh read misses. Bounded (`BoundedMemo`).
     """
 
     def __init__(self, maxsize: int) -> None:
-        self._maxsize = maxsize
-        self._entries: dict[tuple[int, OwnedFacts, dt.date], tuple[object, Handover]] = {}
+        self._entries: BoundedMemo[tuple[int, OwnedFacts, dt.date], tuple[object, Handover]] = (
+            BoundedMemo(maxsize)
+        )
 
     def get(
         self, record: object, facts: OwnedFacts, today: dt.date, compute: Callable[[], Handover]
@@ -44,11 +43,7 @@ class HandoverMemo:
         entry = self._entries.get(key)
         if entry is not None and entry[0] is record:
             return entry[1]
-        found = compute()
-        if len(self._entries) >= self._maxsize:
-            self._entries.clear()
-        self._entries[key] = (record, found)
-        return found
+        return self._entries.put(key, (record, compute()))[1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from allocation_api.caching import BoundedMemo
 from allocation_api.errors import ValidationFailed
 from allocation_api.settings import Settings
 
@@ -174,13 +175,14 @@ class PageSizeVariables:
     """`first: $var` arguments and variable defaults of each document, by query text.
 
     Finding them walks the whole document; the answer depends on the text
-    alone, so it is kept (bounded like the parser cache: when full, it starts
-    again empty) and each request only looks its variables up.
+    alone, so it is kept (bounded, `BoundedMemo`) and each request only looks
+    its variables up.
     """
 
     def __init__(self, maxsize: int) -> None:
-        self._maxsize = max(1, maxsize)
-        self._found: dict[str, tuple[list[tuple[str, ArgumentNode]], dict[str, int]]] = {}
+        self._found: BoundedMemo[str, tuple[list[tuple[str, ArgumentNode]], dict[str, int]]] = (
+            BoundedMemo(maxsize)
+        )
 
     def of(
         self, query: str | None, document: DocumentNode
@@ -191,11 +193,7 @@ class PageSizeVariables:
         collector = _VariablePageSizes()
         visit(document, collector)
         found = (collector.found, _variable_defaults(document) if collector.found else {})
-        if query is not None:
-            if len(self._found) >= self._maxsize:
-                self._found.clear()
-            self._found[query] = found
-        return found
+        return found if query is None else self._found.put(query, found)
 
 
 class PageSizeVariableLimiter(SchemaExtension):

@@ -90,3 +90,14 @@ async def test_entries_expire(ttl: float) -> None:
     await asyncio.sleep(ttl * 2)
     await cache.get("a", lambda: fetch("a"))
     assert fetch.calls == ["a", "a"]
+
+
+def test_bounded_memo_answers_what_was_put_and_starts_again_empty_when_full() -> None:
+    from allocation_api.caching import BoundedMemo
+
+    memo: BoundedMemo[str, int] = BoundedMemo(maxsize=2)
+    assert memo.put("a", 1) == 1
+    memo.put("b", 2)
+    assert (memo.get("a"), memo.get("b"), memo.get("c")) == (1, 2, None)
+    memo.put("c", 3)  # full: everything else is dropped
+    assert (len(memo), memo.get("a"), memo.get("c")) == (1, None, 3)
