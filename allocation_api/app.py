@@ -26,6 +26,7 @@ from allocation_api.auth.verify import TokenVerifier
 from allocation_api.context import Services
 from allocation_api.errors import ConfigurationError
 from allocation_api.resolvers.shared_caches import SharedCaches
+from allocation_api.runtime import tune_garbage_collector
 from allocation_api.schema.build import build_schema
 from allocation_api.settings import Settings
 from allocation_api.store.embedded import start_embedded
@@ -141,4 +142,12 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={500: internal_error})
     app.state.schema = schema
+    return app
+
+
+def create_serving_app(settings: Settings, *, dev_token: str | None = None) -> Starlette:
+    """The app for a process that will only serve it (`serve`, `dev`, the benchmark):
+    created first, so the garbage-collector tuning freezes what start-up made."""
+    app = create_app(settings, dev_token=dev_token)
+    tune_garbage_collector(settings.gc_gen0_threshold)
     return app

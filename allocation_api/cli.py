@@ -52,8 +52,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from allocation_api.app import create_app
-    from allocation_api.runtime import tune_garbage_collector
+    from allocation_api.app import create_serving_app
 
     settings = _settings(mode="serve")
     missing = settings.missing_for_serve()
@@ -64,10 +63,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    app = create_app(settings)
-    tune_garbage_collector(settings.gc_gen0_threshold)
     uvicorn.run(
-        app,
+        create_serving_app(settings),
         host=args.host,
         port=args.port,
         proxy_headers=True,

@@ -22,8 +22,7 @@ import orjson
 import uvicorn
 from pydantic import SecretStr
 
-from allocation_api.app import create_app
-from allocation_api.runtime import tune_garbage_collector
+from allocation_api.app import create_serving_app
 from allocation_api.settings import Settings
 from allocation_api.store.embedded import start_embedded
 from allocation_api.store.migrate import run_migrations
@@ -205,11 +204,9 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
         )
         port = port or _free_port(host)
         api_url = f"http://{host}:{port}"
-        app = create_app(app_settings, dev_token=token)
-        tune_garbage_collector(app_settings.gc_gen0_threshold)
         server = uvicorn.Server(
             uvicorn.Config(
-                app,
+                create_serving_app(app_settings, dev_token=token),
                 host=host,
                 port=port,
                 log_level="warning",

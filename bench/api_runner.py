@@ -3,9 +3,9 @@
 Dev mode because only then does every response carry `extensions.calls`
 (upstream requests and SQL statements per request), which the benchmark
 samples. Otherwise it is run as `allocation-api serve` runs it: one uvicorn
-worker, `create_app(settings)`, the same garbage-collector tuning, uvloop and
-httptools (uvicorn's defaults when installed), no server header. The access
-log is off: it would measure writing to stderr, not the service.
+worker, `create_serving_app(settings)` (garbage-collector tuning included),
+uvloop and httptools (uvicorn's defaults when installed), no server header.
+The access log is off: it would measure writing to stderr, not the service.
 
 The configuration arrives as the path of one JSON file (written by
 `bench.children`): `{"port": int, "settings": {...}, "profile": bool}`.
@@ -28,8 +28,7 @@ from typing import Any
 
 import uvicorn
 
-from allocation_api.app import create_app
-from allocation_api.runtime import tune_garbage_collector
+from allocation_api.app import create_serving_app
 from allocation_api.settings import Settings
 
 _PROFILE_PREFIX = "/__bench/profile/"
@@ -136,8 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = json.loads(Path(args[0]).read_text())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings(_env_file=None, **config["settings"])
-    app: Any = create_app(settings)
-    tune_garbage_collector(settings.gc_gen0_threshold)  # as `serve` does
+    app: Any = create_serving_app(settings)  # as `serve` does
     if config.get("profile"):
         app = ProfileControl(app)
     uvicorn.run(
