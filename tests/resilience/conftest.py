@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from allocation_api.settings import Settings
 from allocation_api.store.testing import database_for_tests, drop_database_for_tests
 from allocation_api.upstream.fakes import Sandbox, start_sandbox
 from tests.conftest import SANDBOX_CLIENT, RunningApi, running_api, settings_for
@@ -61,10 +62,16 @@ async def resilience_db() -> AsyncIterator[str]:
     await drop_database_for_tests(url)
 
 
+def fault_settings(box: Sandbox, database_url: str, **overrides: Any) -> Settings:
+    """Settings of `fault_api`: fast failing, and a breaker that never opens."""
+    return settings_for(
+        box, database_url, **FAST_FAILING, breaker_failure_threshold=1_000_000, **overrides
+    )
+
+
 @pytest.fixture(scope="session")
 async def fault_api(box: Sandbox, resilience_db: str) -> AsyncIterator[RunningApi]:
-    settings = settings_for(box, resilience_db, **FAST_FAILING, breaker_failure_threshold=1_000_000)
-    async with running_api(settings, box) as running:
+    async with running_api(fault_settings(box, resilience_db), box) as running:
         yield running
 
 

@@ -17,8 +17,8 @@ from allocation_api.upstream.fakes import Fault, Sandbox
 from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
 from tests.api.random_documents import random_document
 from tests.api.test_fast_execution import same_answer
-from tests.conftest import RunningApi, running_api, settings_for
-from tests.resilience.conftest import FAST_FAILING
+from tests.conftest import RunningApi, running_api
+from tests.resilience.conftest import fault_settings
 
 FIXED = """{ prisoner(offenderNo: "%s") {
   offenderNo firstName lastName dateOfBirth prisonId legalStatus cellLocation category
@@ -35,14 +35,9 @@ FIXED = """{ prisoner(offenderNo: "%s") {
 
 @pytest.fixture(scope="module")
 async def plain_fault_api(box: Sandbox, resilience_db: str) -> AsyncIterator[RunningApi]:
-    settings = settings_for(
-        box,
-        resilience_db,
-        **FAST_FAILING,
-        breaker_failure_threshold=1_000_000,
-        fast_execution=False,
-    )
-    async with running_api(settings, box) as running:
+    async with running_api(
+        fault_settings(box, resilience_db, fast_execution=False), box
+    ) as running:
         yield running
 
 
