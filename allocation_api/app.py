@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import aiohttp
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,6 +31,7 @@ from allocation_api.settings import Settings
 from allocation_api.store.embedded import start_embedded
 from allocation_api.store.engine import create_engine, session_factory
 from allocation_api.store.migrate import run_migrations
+from allocation_api.store.read_pool import ReadPool
 from allocation_api.upstream import Upstreams
 from allocation_api.upstream.fakes.keys import sandbox_key_fingerprint
 from allocation_api.web.errors import request_error
@@ -40,18 +40,6 @@ from allocation_api.web.graphql import GraphQLEndpoint, json_response
 from allocation_api.web.metrics import Metrics
 
 log = logging.getLogger("allocation_api")
-
-
-def _engine(settings: Settings, url: str, *, autocommit: bool) -> AsyncEngine:
-    """One of the two engines: transactions (writes) or autocommit (batched reads)."""
-    return create_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_s,
-        statement_timeout_ms=settings.db_statement_timeout_ms,
-        autocommit=autocommit,
-    )
 
 
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
@@ -63,10 +51,22 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         log.info("embedded PostgreSQL under %s", settings.data_dir)
     if settings.migrate_on_start_on:
         await run_migrations(url)
-    engine = _engine(settings, url, autocommit=False)
+    engine = create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     stack.push_async_callback(engine.dispose)
-    read_engine = _engine(settings, url, autocommit=True)
-    stack.push_async_callback(read_engine.dispose)
+    # The request path's reads: a plain asyncpg pool of the same size (read_pool.py).
+    reads = await ReadPool.open(
+        engine,
+        max_size=settings.db_pool_size + settings.db_max_overflow,
+        acquire_timeout_s=settings.db_pool_timeout_s,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    stack.push_async_callback(reads.close)
     upstreams = await Upstreams.open(settings)
     stack.push_async_callback(upstreams.close)
     issuer = settings.issuer
@@ -91,7 +91,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        read_sessions=session_factory(read_engine),
+        reads=reads,
         upstreams=upstreams,
         caches=SharedCaches.from_settings(settings),
         verifier=verifier,

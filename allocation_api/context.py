@@ -24,6 +24,7 @@ from allocation_api.resolvers.loaders import Loaders
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.rules.handover import Handover
 from allocation_api.settings import Settings
+from allocation_api.store.raw import Reader
 from allocation_api.upstream import Upstreams
 
 if TYPE_CHECKING:
@@ -46,8 +47,8 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     """Sessions for writes (transactions) and reads that must share one."""
-    read_sessions: async_sessionmaker[AsyncSession]
-    """Sessions for single-statement batched reads (autocommit; see `create_engine`)."""
+    reads: Reader
+    """Where the request path's single-statement batched reads run (the read pool)."""
     upstreams: Upstreams
     caches: SharedCaches
     verifier: TokenVerifier
@@ -121,7 +122,7 @@ class RequestContext:
 
 def new_context(services: Services, identity: Identity, request_id: str) -> RequestContext:
     loaders = Loaders(
-        services.read_sessions,
+        services.reads,
         services.upstreams,
         services.caches,
         max_batch_size=services.settings.upstream_batch_size,

@@ -2,8 +2,9 @@
 
 One `Loaders` is made per GraphQL request (in `context.py`), so batching and
 memoisation never leak between callers. Store loaders issue ONE SQL
-statement per batch (`= ANY(...)`) on a short-lived session of their own,
-because loaders run concurrently and an AsyncSession must not be shared.
+statement per batch (`= ANY(...)`) on the read pool (`store/read_pool.py`),
+which lends each statement its own connection, so loaders can run
+concurrently.
 Upstream loaders make ONE upstream call per batch (chunked by the client to
 the configured batch size) and consult the cross-request caches first.
 Names follow `<Thing>By<Key>Loader` habits, as attributes.
@@ -16,16 +17,19 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.store import repositories as repo
 from allocation_api.store.owned_records import OwnedRecord, owned_records_by_offender_nos
-from allocation_api.store.tables import AllocationEvent
-from allocation_api.store.views import AllocationView, CaseInformationView, PomDetailView
+from allocation_api.store.raw import Reader
+from allocation_api.store.views import (
+    AllocationEventView,
+    AllocationView,
+    CaseInformationView,
+    PomDetailView,
+)
 from allocation_api.upstream import Upstreams
 from allocation_api.upstream.models import Agency, Prisoner, StaffDetail, StaffRole
 
@@ -34,38 +38,33 @@ V = TypeVar("V")
 
 
 def _one_per_key(
-    sessions: async_sessionmaker[AsyncSession],
-    fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[Mapping[K, V]]],
+    reader: Reader,
+    fetch: Callable[[Reader, Sequence[K]], Awaitable[Mapping[K, V]]],
 ) -> Callable[[list[K]], Awaitable[list[V | None]]]:
     """A store batch read for at most one row per key (None when absent)."""
 
     async def load(keys: list[K]) -> list[V | None]:
-        async with sessions() as session:
-            found = await fetch(session, keys)
+        found = await fetch(reader, keys)
         return [found.get(key) for key in keys]
 
     return load
 
 
 def _many_per_key(
-    sessions: async_sessionmaker[AsyncSession],
-    fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[Mapping[K, list[V]]]],
+    reader: Reader,
+    fetch: Callable[[Reader, Sequence[K]], Awaitable[Mapping[K, list[V]]]],
 ) -> DataLoader[K, list[V]]:
     """A store loader for a list of rows per key (empty when absent)."""
 
     async def load(keys: list[K]) -> list[list[V]]:
-        async with sessions() as session:
-            found = await fetch(session, keys)
+        found = await fetch(reader, keys)
         return [found.get(key, []) for key in keys]
 
     return DataLoader(load_fn=load)
 
 
-async def _load_owned(
-    sessions: async_sessionmaker[AsyncSession], nos: list[str]
-) -> list[OwnedRecord]:
-    async with sessions() as session:
-        found = await owned_records_by_offender_nos(session, nos)
+async def _load_owned(reader: Reader, nos: list[str]) -> list[OwnedRecord]:
+    found = await owned_records_by_offender_nos(reader, nos)
     return [found.get(no) or OwnedRecord(offender_no=no) for no in nos]
 
 
@@ -74,7 +73,7 @@ class Loaders:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        reader: Reader,
         upstreams: Upstreams,
         caches: SharedCaches,
         *,
@@ -90,12 +89,12 @@ class Loaders:
         # tenth of a page's CPU when the page went through `load_many`). What
         # they return is handed to the page's nodes, not memoised in a loader.
         self.owned_records: Callable[[list[str]], Awaitable[list[OwnedRecord]]] = functools.partial(
-            _load_owned, sessions
+            _load_owned, reader
         )
         """Owned records of these prisoners: ONE statement."""
         self.pom_details: Callable[
             [list[tuple[int, str]]], Awaitable[list[PomDetailView | None]]
-        ] = _one_per_key(sessions, repo.pom_details_by_keys)
+        ] = _one_per_key(reader, repo.pom_details_by_keys)
         """Owned POM details by (staff id, prison): ONE statement."""
 
         # --- owned store ---------------------------------------------------
@@ -104,8 +103,8 @@ class Loaders:
         self.owned_by_offender_no: DataLoader[str, OwnedRecord] = DataLoader(
             load_fn=self.owned_records
         )
-        self.events_by_offender_no: DataLoader[str, list[AllocationEvent]] = _many_per_key(
-            sessions, repo.events_by_offender_nos
+        self.events_by_offender_no: DataLoader[str, list[AllocationEventView]] = _many_per_key(
+            reader, repo.events_by_offender_nos
         )
         self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetailView | None] = DataLoader(
             load_fn=self.pom_details
@@ -116,11 +115,10 @@ class Loaders:
             for staff_id, prison in keys:
                 by_prison.setdefault(prison, []).append(staff_id)
             found: dict[tuple[int, str], list[AllocationView]] = {}
-            async with sessions() as session:
-                for prison, staff_ids in by_prison.items():
-                    rows = await repo.caseloads_by_staff_ids(session, prison, staff_ids)
-                    for staff_id in staff_ids:
-                        found[(staff_id, prison)] = rows.get(staff_id, [])
+            for prison, staff_ids in by_prison.items():
+                rows = await repo.caseloads_by_staff_ids(reader, prison, staff_ids)
+                for staff_id in staff_ids:
+                    found[(staff_id, prison)] = rows.get(staff_id, [])
             return [found[key] for key in keys]
 
         self.caseload_by_staff_and_prison: DataLoader[tuple[int, str], list[AllocationView]] = (

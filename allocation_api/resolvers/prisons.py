@@ -52,8 +52,7 @@ async def _statuses(ctx: RequestContext, code: str, nos: list[str]) -> dict[str,
     """
 
     async def compute() -> dict[str, _Status]:
-        async with ctx.services.read_sessions() as session:
-            found = await repo.allocation_status(session, nos, prison_code=code)
+        found = await repo.allocation_status(ctx.services.reads, nos, prison_code=code)
         return {no: _Status(*found.get(no, (False, False))) for no in nos}
 
     return await ctx.once(("statuses", code), compute)

@@ -23,7 +23,12 @@ from allocation_api.schema.enums import (
 )
 from allocation_api.schema.unavailable import unavailable
 from allocation_api.store.tables import Allocation, AllocationEvent, CaseInformation, PomDetail
-from allocation_api.store.views import AllocationView, CaseInformationView, PomDetailView
+from allocation_api.store.views import (
+    AllocationEventView,
+    AllocationView,
+    CaseInformationView,
+    PomDetailView,
+)
 from allocation_api.upstream.models import Prisoner, StaffDetail, StaffRole
 
 FULL_TIME_HOURS = 37.5
@@ -140,7 +145,7 @@ def allocation(row: Allocation | AllocationView) -> t.Allocation:
     )
 
 
-def event(row: AllocationEvent) -> t.AllocationEvent:
+def event(row: AllocationEvent | AllocationEventView) -> t.AllocationEvent:
     return t.AllocationEvent(
         event=AllocationEventType(str(row.event)),
         trigger=AllocationTrigger(str(row.trigger)),

@@ -59,8 +59,9 @@ def create_engine(
     client-side `command_timeout` is a backstop for a server that stops
     answering altogether, which `statement_timeout` cannot catch.
 
-    `autocommit` makes the engine for the read path's sessions, each of which
-    runs exactly one statement (a batched read). In a transaction that
+    `autocommit` makes an engine for sessions that each run exactly one
+    statement (a batched read; the service itself reads through the read
+    pool, `read_pool.py`). In a transaction that
     statement costs five round trips: the pool's pre-ping is BEGIN, `;`,
     ROLLBACK (SQLAlchemy wraps it for pgbouncer), then BEGIN, the statement,
     and the ROLLBACK of closing. In autocommit it costs two (the ping and the

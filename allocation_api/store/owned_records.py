@@ -6,9 +6,9 @@ early allocation assessments). Five separate batched reads would be five
 round trips per page; this read returns all of it for the whole batch with
 one statement: one row per requested number, allocation and case information
 as plain columns (LEFT JOINs), the other kinds as JSON documents (`to_jsonb`
-of the row, or a `jsonb_agg` of rows in id order), read back as the views of
-`views.py`. History (events) stays separate: it is only read when
-asked for.
+of the row, or a `jsonb_agg` of rows in id order, NULL when there is none, so
+most rows carry nothing to decode), read back as the views of `views.py`.
+History (events) stays separate: it is only read when asked for.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from allocation_api.store import raw
-from allocation_api.store.failures import translate_store_errors
+from allocation_api.store.raw import Readable
 from allocation_api.store.views import (
     AllocationView,
     CaseInformationView,
@@ -31,9 +29,11 @@ from allocation_api.store.views import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OwnedRecord:
-    """The owned data of one prisoner (absent kinds are None / empty)."""
+    """The owned data of one prisoner (absent kinds are None / empty).
+
+    Read-only by convention, not `frozen`, for the reason `views.py` gives."""
 
     offender_no: str
     allocation: AllocationView | None = None
@@ -56,9 +56,9 @@ _STATEMENT = (
     + """,
       (SELECT to_jsonb(o) FROM responsibility_override o WHERE o.offender_no = k.offender_no)
         AS responsibility_override,
-      (SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.id), '[]'::jsonb)
+      (SELECT jsonb_agg(to_jsonb(p) ORDER BY p.id)
          FROM parole_review p WHERE p.offender_no = k.offender_no) AS parole_reviews,
-      (SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.id), '[]'::jsonb)
+      (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.id)
          FROM early_allocation e WHERE e.offender_no = k.offender_no) AS early_allocations
     FROM unnest($1::text[]) AS k(offender_no)
     LEFT JOIN allocation a ON a.offender_no = k.offender_no
@@ -68,14 +68,13 @@ _STATEMENT = (
 
 
 async def owned_records_by_offender_nos(
-    session: AsyncSession, nos: Sequence[str]
+    source: Readable, nos: Sequence[str]
 ) -> dict[str, OwnedRecord]:
     """ONE statement for any number of prisoners; every requested number is present."""
     unique = list(dict.fromkeys(nos))
     if not unique:
         return {}
-    async with translate_store_errors():
-        rows = await raw.fetch(session, _STATEMENT, unique)
+    rows = await raw.reader_of(source).fetch(_STATEMENT, unique)
     found: dict[str, OwnedRecord] = {}
     case_start = 1 + _ALLOCATION_COLUMNS
     rest = case_start + _CASE_INFORMATION_COLUMNS
@@ -94,7 +93,7 @@ async def owned_records_by_offender_nos(
             responsibility_override=None
             if override is None
             else ResponsibilityOverrideView.from_json(override),
-            parole_reviews=[ParoleReviewView.from_json(r) for r in reviews],
-            early_allocations=[EarlyAllocationView.from_json(e) for e in assessments],
+            parole_reviews=[ParoleReviewView.from_json(r) for r in reviews or ()],
+            early_allocations=[EarlyAllocationView.from_json(e) for e in assessments or ()],
         )
     return found

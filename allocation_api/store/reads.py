@@ -6,6 +6,11 @@ every batch size, so asyncpg's prepared-statement cache is reused, and a
 1000-key batch does not turn into a 1000-parameter statement. Duplicate
 keys are sent once. An empty batch makes no statement at all.
 
+The reads the request path makes (POM details, events, caseloads, status,
+and `owned_records.py`) are written for asyncpg and run on a `raw.Reader`:
+the read pool, or a session the caller holds. The others build SQLAlchemy
+statements on a session (tests and tools use them).
+
 Result shapes, so loaders can answer every key:
 - one row per key (`*_by_offender_nos` for allocation, case information,
   responsibility override; `pom_details_by_keys`): the dict holds only the
@@ -26,15 +31,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.store import raw
 from allocation_api.store.failures import translate_store_errors
+from allocation_api.store.raw import Readable
 from allocation_api.store.tables import (
     Allocation,
-    AllocationEvent,
     CaseInformation,
     EarlyAllocation,
     ParoleReview,
     ResponsibilityOverride,
 )
-from allocation_api.store.views import AllocationView, PomDetailView, columns, json_document
+from allocation_api.store.views import (
+    AllocationEventView,
+    AllocationView,
+    PomDetailView,
+    columns,
+)
 
 __all__ = [
     "allocation_status",
@@ -50,10 +60,33 @@ __all__ = [
 
 K = TypeVar("K", bound=Hashable)
 
-_POM_DETAILS = """
-    SELECT to_jsonb(d) FROM pom_detail d
+_POM_DETAILS = (
+    "SELECT "  # noqa: S608 - column names from the view dataclass
+    + columns(PomDetailView, "d")
+    + """ FROM pom_detail d
     JOIN unnest($1::int[], $2::text[]) AS wanted(staff_id, prison_code)
       ON d.staff_id = wanted.staff_id AND d.prison_code = wanted.prison_code
+    """
+)
+
+_EVENTS = (
+    "SELECT "  # noqa: S608 - column names from the view dataclass
+    + columns(AllocationEventView, "e")
+    + """ FROM allocation_event e
+    WHERE e.offender_no = ANY($1::text[])
+    ORDER BY e.id
+    """
+)
+
+# Every requested number, with (a primary POM [at $2, when given], a known tier).
+_STATUS = """
+    SELECT k.offender_no,
+           coalesce(a.primary_pom_staff_id IS NOT NULL
+                    AND ($2::text IS NULL OR a.prison_code = $2::text), false),
+           c.tier IS NOT NULL
+    FROM unnest($1::text[]) AS k(offender_no)
+    LEFT JOIN allocation a ON a.offender_no = k.offender_no
+    LEFT JOIN case_information c ON c.offender_no = k.offender_no
     """
 
 _CASELOADS = (
@@ -126,9 +159,8 @@ async def responsibility_overrides_by_offender_nos(
     return {row.offender_no: row for row in rows}
 
 
-@translate_store_errors()
 async def pom_details_by_keys(
-    session: AsyncSession, keys: Sequence[tuple[int, str]]
+    source: Readable, keys: Sequence[tuple[int, str]]
 ) -> dict[tuple[int, str], PomDetailView]:
     """POM details by (staff id, prison code) (1 statement: a join on unnest of two arrays).
 
@@ -138,31 +170,24 @@ async def pom_details_by_keys(
     unique = _unique(keys)
     if not unique:
         return {}
-    found = await raw.fetch(
-        session,
+    found = await raw.reader_of(source).fetch(
         _POM_DETAILS,
         [staff_id for staff_id, _ in unique],
         [prison for _, prison in unique],
     )
-    rows = [PomDetailView.from_json(json_document(document)) for (document,) in found]
+    rows = [PomDetailView.from_row(row) for row in found]
     return {(row.staff_id, row.prison_code): row for row in rows}
 
 
-@translate_store_errors()
 async def events_by_offender_nos(
-    session: AsyncSession, nos: Sequence[str]
-) -> dict[str, list[AllocationEvent]]:
+    source: Readable, nos: Sequence[str]
+) -> dict[str, list[AllocationEventView]]:
     """Allocation history per prisoner, oldest first (1 statement)."""
     keys = _unique(nos)
     if not keys:
         return {}
-    statement = (
-        select(AllocationEvent)
-        .where(col(AllocationEvent.offender_no) == sa.any_(_text_array("offender_nos", keys)))
-        .order_by(col(AllocationEvent.id))
-    )
-    rows = (await session.exec(statement)).all()
-    return _group(keys, rows, key=lambda row: row.offender_no)
+    rows = await raw.reader_of(source).fetch(_EVENTS, keys)
+    return _group(keys, map(AllocationEventView.from_row, rows), key=lambda row: row.offender_no)
 
 
 @translate_store_errors()
@@ -199,9 +224,8 @@ async def early_allocations_by_offender_nos(
     return _group(keys, rows, key=lambda row: row.offender_no)
 
 
-@translate_store_errors()
 async def caseloads_by_staff_ids(
-    session: AsyncSession, prison_code: str, staff_ids: Sequence[int]
+    source: Readable, prison_code: str, staff_ids: Sequence[int]
 ) -> dict[int, list[AllocationView]]:
     """Allocations at `prison_code` where each staff member is primary or co-working POM.
 
@@ -212,7 +236,7 @@ async def caseloads_by_staff_ids(
     keys = _unique(staff_ids)
     if not keys:
         return {}
-    rows = await raw.fetch(session, _CASELOADS, prison_code, keys)
+    rows = await raw.reader_of(source).fetch(_CASELOADS, prison_code, keys)
     caseloads: dict[int, list[AllocationView]] = {staff_id: [] for staff_id in keys}
     for values in rows:
         row = AllocationView.from_row(values)
@@ -222,9 +246,8 @@ async def caseloads_by_staff_ids(
     return caseloads
 
 
-@translate_store_errors()
 async def allocation_status(
-    session: AsyncSession, nos: Sequence[str], *, prison_code: str | None = None
+    source: Readable, nos: Sequence[str], *, prison_code: str | None = None
 ) -> dict[str, tuple[bool, bool]]:
     """For every number: (has a primary POM, has case information with a tier).
 
@@ -237,26 +260,8 @@ async def allocation_status(
     keys = _unique(nos)
     if not keys:
         return {}
-    wanted = (
-        sa.func.unnest(_text_array("offender_nos", keys))
-        .table_valued("offender_no")
-        .render_derived(name="wanted")
-    )
-    has_primary: sa.ColumnElement[bool] = col(Allocation.primary_pom_staff_id).is_not(None)
-    if prison_code is not None:
-        has_primary = sa.and_(has_primary, col(Allocation.prison_code) == prison_code)
-    statement = (
-        select(
-            wanted.c.offender_no,
-            sa.func.coalesce(has_primary, sa.false()),
-            col(CaseInformation.tier).is_not(None),
-        )
-        .select_from(wanted)
-        .outerjoin(Allocation, col(Allocation.offender_no) == wanted.c.offender_no)
-        .outerjoin(CaseInformation, col(CaseInformation.offender_no) == wanted.c.offender_no)
-    )
-    rows = (await session.exec(statement)).all()
-    return {str(no): (bool(allocated), bool(ready)) for no, allocated, ready in rows}
+    rows = await raw.reader_of(source).fetch(_STATUS, keys, prison_code)
+    return {no: (allocated, ready) for no, allocated, ready in rows}
 
 
 R = TypeVar("R")

@@ -26,6 +26,7 @@ from allocation_api.store.enums import (
     Tier,
 )
 from allocation_api.store.owned_records import owned_records_by_offender_nos
+from allocation_api.store.read_pool import ReadPool
 from allocation_api.store.tables import (
     Allocation,
     AllocationEvent,
@@ -416,3 +417,40 @@ async def test_owned_records_agree_with_the_single_kind_reads(
     for no in nos:
         assert same(combined[no].allocation, allocations.get(no))
         assert same(combined[no].case_information, case_information.get(no))
+
+
+async def test_the_request_path_reads_give_the_same_answers_on_the_read_pool(
+    sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine, world: World
+) -> None:
+    """The service runs these reads on the read pool, tests mostly on a session: the
+    two connections decode differently (SQLAlchemy sets a jsonb codec, the pool
+    does not), and the views must not care."""
+    o, s = world.o, world.s
+    nos = list(o.values())
+    staff = [(s[1], "LEI"), (s[1], "MDI"), (s[2], "LEI"), (s[3], "LEI")]
+    pool = await ReadPool.open(engine, max_size=2, acquire_timeout_s=5, statement_timeout_ms=5000)
+    try:
+        answers = []
+        async with sessions() as session:
+            for reader in (pool, session):
+                answers.append(
+                    (
+                        await owned_records_by_offender_nos(reader, nos),
+                        await reads.pom_details_by_keys(reader, staff),
+                        await reads.events_by_offender_nos(reader, nos),
+                        await reads.caseloads_by_staff_ids(reader, "LEI", list(s.values())),
+                        await reads.allocation_status(reader, nos, prison_code="LEI"),
+                    )
+                )
+    finally:
+        await pool.close()
+    on_pool, on_session = answers
+    assert on_pool == on_session
+    owned, poms, events, caseloads, status = on_pool
+    assert owned[o[1]].responsibility_override is not None
+    assert len(owned[o[1]].parole_reviews) == 2
+    assert len(owned[o[1]].early_allocations) == 2
+    assert len(poms) == 3
+    assert len(events[o[1]]) == 2
+    assert len(caseloads[s[1]]) == 1
+    assert status[o[1]] == (True, True)

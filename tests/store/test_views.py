@@ -18,6 +18,7 @@ PAIRS = [
     (tables.ResponsibilityOverride, views.ResponsibilityOverrideView),
     (tables.ParoleReview, views.ParoleReviewView),
     (tables.EarlyAllocation, views.EarlyAllocationView),
+    (tables.AllocationEvent, views.AllocationEventView),
 ]
 
 
