@@ -79,16 +79,20 @@ OWNED_FIELDS = frozenset(
 class Preload:
     owned: bool = False
     poms: bool = False
+    pom_details: bool = False
 
 
 def preload_for(selected: Sequence[Selection]) -> Preload:
     """What the `prisoners` field being resolved will ask of its nodes."""
     nodes = selections.connection_nodes(selected)
     owned = bool(selections.names(nodes) & OWNED_FIELDS)
-    poms = bool(
-        selections.names(selections.children(nodes, "allocation")) & {"primaryPom", "secondaryPom"}
+    allocations = selections.children(nodes, "allocation")
+    poms = bool(selections.names(allocations) & {"primaryPom", "secondaryPom"})
+    return Preload(
+        owned=owned,
+        poms=owned and poms,
+        pom_details=pom_resolvers.pom_details_asked(allocations),
     )
-    return Preload(owned=owned, poms=owned and poms)
 
 
 async def prisoners(
@@ -117,7 +121,7 @@ async def prisoners(
         if preload.poms:
             allocations = [r.allocation for r in owned if r.allocation is not None]
             known = await pom_resolvers.poms_of_cases(
-                ctx, pom_resolvers.cases_of(allocations), bulk=True
+                ctx, pom_resolvers.cases_of(allocations), bulk=True, details=preload.pom_details
             )
             for node in nodes:
                 node.known_poms = known

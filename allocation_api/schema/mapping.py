@@ -4,6 +4,7 @@ results to schema types. Pure functions, no I/O."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from allocation_api.errors import AllocationApiError
 from allocation_api.paging import encode_cursor
@@ -176,30 +177,44 @@ def default_working_pattern(role: StaffRole | None) -> float:
     return min(1.0, max(0.1, round(role.hoursPerWeek / FULL_TIME_HOURS, 1)))
 
 
+POM_DETAIL_FIELDS = frozenset({"status", "workingPattern"})
+"""The Pom fields answered from the owned POM details (the rest come from NOMIS)."""
+
+
+class NotRead:
+    """The POM details were not read: the query selected no `POM_DETAIL_FIELDS`."""
+
+
+NOT_READ = NotRead()
+
+
+def _not_read() -> Any:
+    """Fills the detail fields of a POM built without its details. Never seen by a
+    client unless a resolver misjudged what the query selects: then the field
+    errors at its path instead of answering a default that may be wrong."""
+    return unavailable(AllocationApiError("POM details were not read for this query"))
+
+
 def pom(
     staff_id: int,
     prison_code: str,
     *,
     role: StaffRole | None,
     staff: StaffDetail | None,
-    detail: PomDetail | PomDetailView | None,
+    detail: PomDetail | PomDetailView | NotRead | None,
     recorded_name: str | None = None,
 ) -> t.Pom:
     """A POM from its role row (if it still holds the role), staff row and owned details.
 
     A POM who no longer holds the role (moved on since the allocation) keeps
-    the name recorded at allocation when NOMIS no longer knows them.
+    the name recorded at allocation when NOMIS no longer knows them. `detail`
+    is NOT_READ when the query asks for none of `POM_DETAIL_FIELDS`.
     """
     first = role.firstName if role else staff.firstName if staff else None
     last = role.lastName if role else staff.lastName if staff else None
     if first is None and last is None and recorded_name:
         first, _, last = recorded_name.partition(" ")
-    if detail is not None:
-        status = PomStatus(str(detail.status))
-        pattern = float(detail.working_pattern)
-    else:
-        status = PomStatus.ACTIVE if role is not None else PomStatus.INACTIVE
-        pattern = default_working_pattern(role)
+    status, pattern = _detail_fields(detail, role)
     rule_type = pom_type_for_position(role.position if role else None)
     return t.Pom(
         staff_id=staff_id,
@@ -208,19 +223,36 @@ def pom(
         last_name=last,
         email=role.emailAddress if role else None,
         position=role.position if role else None,
-        pom_type=None if rule_type is None else PomType(rule_type.value),
+        pom_type=None if rule_type is None else _POM_TYPES[rule_type.value],
         status=status,
         working_pattern=pattern,
     )
 
 
+def _detail_fields(
+    detail: PomDetail | PomDetailView | NotRead | None, role: StaffRole | None
+) -> tuple[Any, Any]:
+    """(status, working pattern): recorded, defaulted from the role, or not read."""
+    if isinstance(detail, NotRead):
+        return _not_read(), _not_read()
+    if detail is not None:
+        return PomStatus(str(detail.status)), float(detail.working_pattern)
+    status = PomStatus.ACTIVE if role is not None else PomStatus.INACTIVE
+    return status, default_working_pattern(role)
+
+
 def pom_unavailable(
     staff_id: int,
     prison_code: str,
-    detail: PomDetail | PomDetailView | None,
+    detail: PomDetail | PomDetailView | NotRead | None,
     error: AllocationApiError,
 ) -> t.Pom:
     gone = unavailable(error)
+    if isinstance(detail, NotRead):
+        status, pattern = _not_read(), _not_read()
+    else:
+        status = PomStatus(str(detail.status)) if detail else PomStatus.ACTIVE
+        pattern = float(detail.working_pattern) if detail else 1.0
     return t.Pom(
         staff_id=staff_id,
         prison_code=prison_code,
@@ -229,8 +261,8 @@ def pom_unavailable(
         email=gone,
         position=gone,
         pom_type=gone,
-        status=PomStatus(str(detail.status)) if detail else PomStatus.ACTIVE,
-        working_pattern=float(detail.working_pattern) if detail else 1.0,
+        status=status,
+        working_pattern=pattern,
     )
 
 

@@ -96,8 +96,9 @@ async def test_prison_page_cost_is_exact_and_constant(
     ten = await calls_of(api, PRISON_PAGE, {"n": 10, "after": after})
     fifty = await calls_of(api, PRISON_PAGE, {"n": 50, "after": after})
     # One upstream read (the prison's roster: prisoner data is not cached in tests);
-    # POM names come from the cached POM list. SQL: owned records + POM details.
-    assert ten == fifty == {"upstream": 1, "store": 2}
+    # POM names come from the cached POM list. SQL: the owned records only (no
+    # POM detail field is selected, so the POM details are not read).
+    assert ten == fifty == {"upstream": 1, "store": 1}
 
 
 async def test_caseload_cost_is_exact_and_constant(
@@ -108,11 +109,11 @@ async def test_caseload_cost_is_exact_and_constant(
     five = await calls_of(api, CASELOAD, {**variables, "n": 5})
     fifty = await calls_of(api, CASELOAD, {**variables, "n": 50})
     # With the POM list cached, the only upstream read is the batch of prisoners.
-    # SQL, one statement per nesting level: the POM's details, the caseload, and
-    # the co-workers' details (one batch for all of them).
+    # SQL: the POM's details (`pom` resolves them with the POM) and the caseload;
+    # the co-workers are asked for names only, so their details are not read.
     assert five == fifty, (five, fifty)
     assert fifty["upstream"] == 1
-    assert fifty == {"upstream": 1, "store": 3}
+    assert fifty == {"upstream": 1, "store": 2}
 
 
 async def test_page_without_owned_fields_reads_no_owned_data(
@@ -136,7 +137,73 @@ async def test_owned_fields_through_fragments_cost_the_same(
         allocation { primaryPom { lastName } } }"""
     await calls_of(api, with_fragments, {"after": after})
     body = await api.gql(with_fragments, {"after": after})
-    assert body["extensions"]["calls"] == {"upstream": 1, "store": 2}
+    assert body["extensions"]["calls"] == {"upstream": 1, "store": 1}
     nodes = body["data"]["prison"]["prisoners"]["nodes"]
     assert all(n["allocation"]["primaryPom"]["lastName"] for n in nodes)
     assert all(n["responsibility"] for n in nodes)
+
+
+POM_DETAILS_ON_PAGE = """query($after: String) { prison(code: "BXI") {
+  prisoners(first: 30, after: $after) { nodes { offenderNo
+    allocation { primaryPom { staffId ...Details } secondaryPom { staffId } } } } } }
+  fragment Details on Pom { status workingPattern }"""
+
+POM_DETAILS_ON_CASELOAD = """query($id: Int!) { pom(staffId: $id, prisonCode: "MDI") {
+  caseload(first: 50) { nodes { offenderNo
+    secondaryPom { staffId ... on Pom { workingPattern status } } } } } }"""
+
+
+async def _record_pom_details(database_url: str, prison: str, staff_id: int) -> None:
+    """Recorded details (half time, inactive) differ from the defaults in every field."""
+    engine = create_async_engine(asyncpg_url(database_url))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO pom_detail (staff_id, prison_code, working_pattern, status)"
+                    " VALUES (:id, :prison, 0.5, 'INACTIVE')"
+                    " ON CONFLICT (staff_id, prison_code) DO UPDATE"
+                    " SET working_pattern = 0.5, status = 'INACTIVE'"
+                ),
+                {"id": staff_id, "prison": prison},
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_pom_detail_fields_on_a_page_cost_one_statement_and_answer_the_record(
+    api: RunningApi, allocated_pages: dict[str, Any]
+) -> None:
+    """Selecting `status` or `workingPattern` (here through a fragment) reads the POM
+    details, in one more statement for the whole page; the values are the recorded
+    ones, not defaults."""
+    recorded = api.sandbox.data.active_poms("BXI")[0]["staffId"]
+    await _record_pom_details(api.settings.database_url or "", "BXI", recorded)
+    after = encode_cursor(START - 1)
+    await calls_of(api, POM_DETAILS_ON_PAGE, {"after": after})
+    body = await api.gql(POM_DETAILS_ON_PAGE, {"after": after})
+    assert "errors" not in body, body
+    assert body["extensions"]["calls"] == {"upstream": 1, "store": 2}
+    primaries = [
+        n["allocation"]["primaryPom"] for n in body["data"]["prison"]["prisoners"]["nodes"]
+    ]
+    assert {p["staffId"] for p in primaries} >= {recorded}
+    for pom in primaries:
+        if pom["staffId"] == recorded:
+            assert (pom["status"], pom["workingPattern"]) == ("INACTIVE", 0.5)
+        else:
+            assert pom["status"] == "ACTIVE"
+
+
+async def test_pom_detail_fields_on_a_caseload_cost_one_statement(
+    api: RunningApi, allocated_pages: dict[str, Any]
+) -> None:
+    variables = {"id": allocated_pages["pom"]}
+    await calls_of(api, POM_DETAILS_ON_CASELOAD, variables)
+    body = await api.gql(POM_DETAILS_ON_CASELOAD, variables)
+    assert "errors" not in body, body
+    assert body["extensions"]["calls"] == {"upstream": 0, "store": 3}
+    coworkers = [n["secondaryPom"] for n in body["data"]["pom"]["caseload"]["nodes"]]
+    assert any(c is not None for c in coworkers)
+    assert all(c is None or c["status"] in {"ACTIVE", "INACTIVE"} for c in coworkers)
+    assert all(c is None or 0.1 <= c["workingPattern"] <= 1.0 for c in coworkers)
