@@ -8,6 +8,8 @@ prisoners costs one statement in all, not one per prisoner or per kind.
 
 from __future__ import annotations
 
+import functools
+
 from allocation_api.rules.early_allocation import (
     EarlyAllocationAssessment,
     EarlyAllocationOutcome,
@@ -32,17 +34,28 @@ def _current_sentence_reviews(
     ]
 
 
+@functools.lru_cache(maxsize=64)
+def _plain_facts(mappa_level: int | None, override: str | None, welsh: bool) -> OwnedFacts:
+    """The facts of a prisoner with no parole review and no early allocation
+    assessment: one shared value per combination (at most 5 x 3 x 2 of them),
+    so a page does not build 50 ten-field frozen dataclasses to say the same."""
+    forced = None if override is None else ResponsibilityOverride(override)
+    return OwnedFacts(mappa_level=mappa_level, override=forced, welsh_offender=welsh)
+
+
 def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:
     """The handover inputs held in one prisoner's owned record (pure)."""
     case_info, override = owned.case_information, owned.responsibility_override
     reviews, assessments = owned.parole_reviews, owned.early_allocations
     mappa_level = None if case_info is None else case_info.mappa_level
     welsh = case_info is not None and case_info.probation_service == "WALES"
-    forced = None if override is None else ResponsibilityOverride(str(override.responsibility))
     if not reviews and not assessments:
         # Most prisoners: no parole review (no THD, no outcome) and no assessment
         # (not early allocation), which is what the general path below concludes.
-        return OwnedFacts(mappa_level=mappa_level, override=forced, welsh_offender=welsh)
+        return _plain_facts(
+            mappa_level, None if override is None else str(override.responsibility), welsh
+        )
+    forced = None if override is None else ResponsibilityOverride(str(override.responsibility))
     current = _current_sentence_reviews(reviews, prisoner)
     latest = max(current, key=lambda r: (r.created_at, r.id or 0), default=None)
     completed = [r for r in current if r.completed]

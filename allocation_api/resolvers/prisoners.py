@@ -172,8 +172,7 @@ def responsibility_of(
     owned = node.owned
     if owned is None:
         return _responsibility(ctx, node)
-    result = known_handover_result(ctx, _record(node), owned)
-    return Responsibility(result.responsibility.value)
+    return mapping.responsibility(known_handover_result(ctx, _record(node), owned).responsibility)
 
 
 async def _responsibility(ctx: RequestContext, node: t.Prisoner) -> Responsibility | None:

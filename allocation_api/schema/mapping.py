@@ -11,6 +11,7 @@ from allocation_api.paging import encode_cursor
 from allocation_api.rules.caseload import CaseloadCounts as CaseloadCountsResult
 from allocation_api.rules.handover import Handover as HandoverResult
 from allocation_api.rules.pom_type import pom_type_for_position
+from allocation_api.rules.responsibility import Responsibility as RuleResponsibility
 from allocation_api.schema import types as t
 from allocation_api.schema.enums import (
     AllocationEventType,
@@ -40,6 +41,14 @@ FULL_TIME_HOURS = 37.5
 _TIERS = {member.value: member for member in Tier}
 _POM_TYPES = {member.value: member for member in PomType}
 _REASONS = {member.value: member for member in OverrideReason}
+_SERVICES = {member.value: member for member in ProbationService}
+_POM_STATUSES = {member.value: member for member in PomStatus}
+_RESPONSIBILITIES = {rule: Responsibility(rule.value) for rule in RuleResponsibility}
+
+
+def responsibility(value: RuleResponsibility) -> Responsibility:
+    """The schema's member for the rules' answer."""
+    return _RESPONSIBILITIES[value]
 
 
 def _tier(value: str | None) -> Tier | None:
@@ -111,7 +120,7 @@ def case_information(row: CaseInformation | CaseInformationView) -> t.CaseInform
         tier=_tier(row.tier),
         probation_service=None
         if row.probation_service is None
-        else ProbationService(str(row.probation_service)),
+        else _SERVICES[row.probation_service],
         manual_entry=row.manual_entry,
         mappa_level=row.mappa_level,
         crn=row.crn,
@@ -236,7 +245,7 @@ def _detail_fields(
     if isinstance(detail, NotRead):
         return _not_read(), _not_read()
     if detail is not None:
-        return PomStatus(str(detail.status)), float(detail.working_pattern)
+        return _POM_STATUSES[detail.status], float(detail.working_pattern)
     status = PomStatus.ACTIVE if role is not None else PomStatus.INACTIVE
     return status, default_working_pattern(role)
 
@@ -268,7 +277,7 @@ def pom_unavailable(
 
 def handover(result: HandoverResult) -> t.Handover:
     return t.Handover(
-        responsibility=Responsibility(result.responsibility.value),
+        responsibility=_RESPONSIBILITIES[result.responsibility],
         handover_date=result.handover_date,
         start_date=result.start_date,
         reason=result.reason.value,
