@@ -152,6 +152,17 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
                 f"server CPU per prisonPage / floor: {ratio['vs_execute']:.1f}x (vs execute), "
                 f"{ratio['vs_full']:.1f}x (vs parse+validate+execute+encode)"
             )
+        paired = results.get("floor_pairs")
+        if paired:
+            each = ", ".join(
+                f"{p['server_cpu_ms_per_op']:.2f}/{p['execute_ms']:.2f} ms" for p in paired["pairs"]
+            )
+            out.append(
+                f"paired (each {paired['duration_s']:g} s load, then the floor at once): "
+                f"server/floor {paired['median_vs_execute']:.2f}x vs execute, "
+                f"{paired['median_vs_full']:.2f}x vs parse+validate+execute+encode "
+                f"(median of {len(paired['pairs'])}; server/execute per pair: {each})"
+            )
     memory = results.get("memory")
     if memory:
         out.append(
