@@ -19,9 +19,13 @@ What changes, decided once per schema by `install_fast_paths`:
   non-null field, a value that does not serialise, an error) goes to
   graphql-core's own completion and error handling with a real info object,
   so errors, nulls and their paths are exactly graphql-core's.
-- **Resolvers of the other simple fields** (lists of objects, say) call the
-  attribute or `fn` directly, skipping strawberry's `Info` and extension
-  chain.
+- **Lists of such objects** (a page's `nodes`) are completed inline too when
+  the value is a `list` whose items are all instances of the object type's
+  class: each item's sub-selection runs directly, with graphql-core's list
+  error handling; any other list goes to graphql-core (unless the schema has
+  `@stream`, which lists then always do).
+- **Resolvers of the other simple fields** call the attribute or `fn`
+  directly, skipping strawberry's `Info` and extension chain.
 
 Everything else (root fields, permission-checked fields, fields with
 arguments, mutations, introspection) runs through strawberry unchanged.
@@ -39,6 +43,7 @@ from typing import Any
 
 from graphql import (
     GraphQLField,
+    GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLResolveInfo,
@@ -80,6 +85,7 @@ def direct(fn: DirectResolver) -> dict[str, object]:
 class _Kind(enum.Enum):
     LEAF = "leaf"
     OBJECT = "object"
+    OBJECT_LIST = "object list"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,11 @@ class _Inline:
     """Value types that are neither awaitable nor an exception: serialised at once."""
     leaf_attribute: bool
     """A leaf read from an attribute: `execute_fields` completes it without a call."""
+    item_type: Any = None
+    """OBJECT_LIST: the list's item type as declared (maybe non-null)."""
+    item_class: type | None = None
+    """OBJECT_LIST: the Python class of the items completed inline; a list holding
+    anything else (None, an exception, an awaitable) goes to graphql-core."""
 
 
 def _plan(
@@ -116,12 +127,39 @@ def _plan(
             plain = plain | {named.wrapped_cls}
     elif isinstance(named, GraphQLObjectType) and named.is_type_of is None:
         kind, serialize = _Kind.OBJECT, None
+    elif isinstance(named, GraphQLList) and (item_plan := _object_items(named)) is not None:
+        item_type, item_object, item_class = item_plan
+        return _Inline(
+            field_def,
+            _Kind.OBJECT_LIST,
+            nullable,
+            item_object,
+            attribute,
+            fn,
+            None,
+            plain,
+            False,
+            item_type,
+            item_class,
+        )
     else:
-        return None  # lists, abstract types, type checks: graphql-core completes them
+        return None  # abstract types, type checks, lists of those: graphql-core completes them
     leaf_attribute = attribute is not None and kind is _Kind.LEAF
     return _Inline(
         field_def, kind, nullable, named, attribute, fn, serialize, plain, leaf_attribute
     )
+
+
+def _object_items(list_type: GraphQLList[Any]) -> tuple[Any, GraphQLObjectType, type] | None:
+    """(item type, its object type, the items' Python class) of a list of strawberry
+    objects without an `is_type_of` check; None for any other list."""
+    item_type = list_type.of_type
+    named = item_type.of_type if is_non_null_type(item_type) else item_type
+    if not isinstance(named, GraphQLObjectType) or named.is_type_of is not None:
+        return None
+    definition = named.extensions.get(STRAWBERRY_DEFINITION)
+    origin = getattr(definition, "origin", None)
+    return (item_type, named, origin) if isinstance(origin, type) else None
 
 
 _PLAIN_SCALARS: frozenset[type] = frozenset({str, int, float, bool, dt.date, dt.datetime})
@@ -173,6 +211,8 @@ def install_fast_paths(
 ) -> None:
     """Decide, once, which fields of `schema` take the fast paths (see the module doc)."""
     attribute_default = default_resolver is resolve_attribute
+    # @stream completes lists incrementally; with it in the schema, lists stay graphql-core's.
+    streams = schema.get_directive("stream") is not None
     for graphql_type in schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
             continue
@@ -196,7 +236,7 @@ def install_fast_paths(
             else:
                 continue
             plan = _plan(field_def, attribute, fn)
-            if plan is not None:
+            if plan is not None and not (streams and plan.kind is _Kind.OBJECT_LIST):
                 inline[name] = plan
         if inline:
             graphql_type.extensions = {**graphql_type.extensions, INLINE: inline}
@@ -319,6 +359,15 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     serialized = plan.serialize(value)  # type: ignore[misc]
                     if serialized is not None and serialized is not Undefined:
                         return serialized
+            elif plan.kind is _Kind.OBJECT_LIST:
+                if type(value) is list and all(type(item) is plan.item_class for item in value):
+                    path = Path(parent_path, response_name, parent_type.name)
+                    listed = self._complete_object_list(
+                        plan, value, field_details_list, path, position_context
+                    )
+                    if self.is_awaitable(listed):
+                        return self._await_completed(listed, plan, field_details_list, path)
+                    return listed
             elif not isinstance(value, Exception) and not self.is_awaitable(value):
                 path = Path(parent_path, response_name, parent_type.name)
                 completed = self.collect_and_execute_subfields(
@@ -350,6 +399,78 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             path = path or Path(parent_path, response_name, parent_type.name)
             self.handle_field_error(raw_error, plan.field_def.type, field_details_list, path)
+            return None
+
+    def _complete_object_list(
+        self,
+        plan: _Inline,
+        items: list[Any],
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        """graphql-core's `complete_iterable_value` for a list whose items are all
+        `plan.item_class` objects: each item's sub-selection runs directly, with
+        `complete_list_item_value`'s error handling at the item's path (an error
+        under a non-null item nulls the list, as there)."""
+        object_type = plan.named_type
+        item_type = plan.item_type
+        is_awaitable = self.is_awaitable
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                try:
+                    done = self.collect_and_execute_subfields(
+                        object_type,  # type: ignore[arg-type]
+                        field_details_list,
+                        item_path,
+                        item,
+                        position_context,
+                    )
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    completed.append(None)
+                    continue
+                if is_awaitable(done):
+                    completed.append(
+                        self._await_item(done, item_type, field_details_list, item_path)
+                    )
+                    awaitable_indices.append(index)
+                else:
+                    completed.append(done)
+        except Exception:
+            if awaitable_indices:
+                self.settle_in_background([completed[index] for index in awaitable_indices])
+            raise
+
+        if not awaitable_indices:
+            return completed
+
+        async def get_completed() -> list[Any]:
+            if len(awaitable_indices) == 1:
+                index = awaitable_indices[0]
+                completed[index] = await completed[index]
+            else:
+                awaited = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
+                for index, value in zip(awaitable_indices, awaited, strict=True):
+                    completed[index] = value
+            return completed
+
+        return get_completed()
+
+    async def _await_item(
+        self,
+        done: Awaitable[Any],
+        item_type: Any,
+        field_details_list: FieldDetailsList,
+        item_path: Path,
+    ) -> Any:
+        try:
+            return await done
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
             return None
 
     async def _await_completed(

@@ -45,6 +45,10 @@ class Child:
     def label(self, info: strawberry.Info) -> str | None:
         return self.behaviour(info.context)  # type: ignore[no-any-return]
 
+    @strawberry.field(metadata=direct(_label))
+    def strict_label(self, info: strawberry.Info) -> str:
+        return self.behaviour(info.context)  # type: ignore[no-any-return]
+
 
 def _first_child(ctx: Any, source: Parent) -> object:
     return source.children[0] if source.children else None
@@ -56,6 +60,7 @@ class Parent:
     child: Child | None
     must_child: Child
     children: list[Child]
+    maybe_children: list[Child | None] | None
 
     @strawberry.field(metadata=direct(_first_child))
     def first_child(self, info: strawberry.Info) -> Child | None:
@@ -119,6 +124,7 @@ def parent(**overrides: Any) -> Parent:
         "child": child(),
         "must_child": child(),
         "children": [child(), child(name="second")],
+        "maybe_children": [child(), child(name="other")],
         **overrides,
     }
     return Parent(**values)
@@ -146,6 +152,30 @@ SCENARIOS.update(
         "direct_raises": lambda: parent(child=child(behaviour=_boom)),
         "direct_raises_later": lambda: parent(child=child(behaviour=_boom_later)),
         "no_children": lambda: parent(children=[]),
+        # Lists of objects (completed inline when every item is a Child).
+        "list_items_async": lambda: parent(
+            children=[child(behaviour=_later), child(), child(behaviour=_later)]
+        ),
+        "list_item_raises_later": lambda: parent(children=[child(), child(behaviour=_boom_later)]),
+        "list_item_null_non_null_leaf": lambda: parent(children=[child(), child(name=None)]),
+        "list_item_null_non_null_leaf_later": lambda: parent(
+            children=[child(behaviour=_later), child(name=None, behaviour=_later)]
+        ),
+        "nullable_list_item_null_non_null_leaf": lambda: parent(
+            maybe_children=[child(name=None), child(), child(name=None, behaviour=_later)]
+        ),
+        "nullable_list_item_raises_later": lambda: parent(
+            maybe_children=[child(behaviour=_boom_later), child(), child(behaviour=_later)]
+        ),
+        "none_in_non_null_list": lambda: parent(children=[child(), None]),
+        "none_in_nullable_list": lambda: parent(maybe_children=[None, child()]),
+        "null_nullable_list": lambda: parent(maybe_children=None),
+        "tuple_list": lambda: parent(children=(child(), child(name="t"))),
+        "exception_in_list": lambda: parent(maybe_children=[child(), ValueError("an item")]),
+        "unavailable_list": lambda: parent(
+            children=unavailable(UpstreamUnavailable("down", upstream="prisoner-search"))
+        ),
+        "not_a_list": lambda: parent(maybe_children=child()),
     }
 )
 
@@ -153,7 +183,8 @@ DOCUMENT = """query($s: String!) { parent(scenario: $s) {
   title alias: title
   child { name size colour label __typename }
   mustChild { name size label }
-  children { name colour }
+  children { name colour label strictLabel }
+  maybeChildren { name size label strictLabel }
   firstChild { name label }
   ... on Parent { child { name again: name } }
 } }"""
@@ -197,6 +228,10 @@ async def test_the_scenarios_do_reach_the_uncommon_outcomes() -> None:
             "direct_async",
             "no_children",
             "enum_as_raw_value",
+            "list_items_async",
+            "none_in_nullable_list",
+            "null_nullable_list",
+            "tuple_list",
         }
         assert bool(result.errors) is expected_errors, (scenario, result.errors)
 
@@ -206,3 +241,22 @@ def test_the_service_schema_plans_its_fields() -> None:
     assert schema.execution_context_class is FastExecutionContext
     plain = build_schema(Settings(_env_file=None, mode="dev", fast_execution=False))
     assert plain.execution_context_class is not FastExecutionContext
+
+
+@pytest.mark.parametrize(("scenario", "by_graphql_core"), [("plain", 0), ("tuple_list", 1)])
+async def test_lists_of_objects_are_completed_inline_unless_unusual(
+    scenario: str, by_graphql_core: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guard: the list scenarios above compare the inline list path, not graphql-core's
+    twice (a tuple is not a `list`, so graphql-core completes that one)."""
+    calls: list[str] = []
+    original = FastExecutionContext.complete_list_value
+
+    def counting(self: FastExecutionContext, *args: Any) -> Any:
+        calls.append(args[2].field_name)
+        return original(self, *args)
+
+    monkeypatch.setattr(FastExecutionContext, "complete_list_value", counting)
+    result = await FAST.execute(DOCUMENT, variable_values={"s": scenario}, context_value={})
+    assert not result.errors
+    assert len(calls) == by_graphql_core, calls
