@@ -9,6 +9,7 @@ prisoners costs one statement in all, not one per prisoner or per kind.
 from __future__ import annotations
 
 import functools
+from collections.abc import Hashable
 
 from allocation_api.rules.early_allocation import (
     EarlyAllocationAssessment,
@@ -41,6 +42,20 @@ def _plain_facts(mappa_level: int | None, override: str | None, welsh: bool) -> 
     so a page does not build 50 ten-field frozen dataclasses to say the same."""
     forced = None if override is None else ResponsibilityOverride(override)
     return OwnedFacts(mappa_level=mappa_level, override=forced, welsh_offender=welsh)
+
+
+def facts_key(owned: OwnedRecord, prisoner: Prisoner) -> Hashable:
+    """A value that is equal exactly when `facts_from` would be: the memo key of the
+    handover rules. For most prisoners (no parole review, no assessment) a plain
+    tuple, hashed in C; otherwise the facts themselves."""
+    case_info, override = owned.case_information, owned.responsibility_override
+    if owned.parole_reviews or owned.early_allocations:
+        return facts_from(owned, prisoner)
+    return (
+        None if case_info is None else case_info.mappa_level,
+        None if override is None else str(override.responsibility),
+        case_info is not None and case_info.probation_service == "WALES",
+    )
 
 
 def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from allocation_api.context import RequestContext
 from allocation_api.errors import AllocationApiError, UpstreamError
 from allocation_api.resolvers import allocations as allocation_resolvers
-from allocation_api.resolvers.owned_facts import facts_from
+from allocation_api.resolvers.owned_facts import facts_from, facts_key
 from allocation_api.rules import eligibility
 from allocation_api.rules import handover as handover_rules
 from allocation_api.rules import pom_type as pom_type_rules
@@ -85,9 +85,12 @@ def known_handover_result(
     """As `handover_result`, for a prisoner whose owned record is already loaded."""
     found = ctx.handovers.get(record.prisonerNumber)
     if found is None:
-        facts, today = facts_from(owned, record), ctx.today
+        today = ctx.today
         found = ctx.services.caches.handovers.get(
-            record, facts, today, lambda: handover_rules.handover(record, facts, today)
+            record,
+            facts_key(owned, record),
+            today,
+            lambda: handover_rules.handover(record, facts_from(owned, record), today),
         )
         ctx.handovers[record.prisonerNumber] = found
     return found

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from allocation_api.caching import BoundedMemo, SingleFlightCache
 from allocation_api.resolvers.prison_roll import PrisonRoll
-from allocation_api.rules.handover import Handover, OwnedFacts
+from allocation_api.rules.handover import Handover
 from allocation_api.settings import Settings
 from allocation_api.upstream.models import (
     Agency,
@@ -26,18 +26,19 @@ class HandoverMemo:
     The rules take a prisoner record, the owned facts and the day; a page asks
     them for 50 prisoners per request, and the records come from the shared
     prison roll, the same objects for the roll's TTL. The key is the record's
-    identity plus the facts (a frozen, hashable value) and the day; the entry
-    keeps the record itself, so the identity cannot be reused while the entry
-    lives, and a record replaced by a fresh read misses. Bounded (`BoundedMemo`).
+    identity plus a key of the facts (`owned_facts.facts_key`: equal exactly
+    when the facts are) and the day; the entry keeps the record itself, so the
+    identity cannot be reused while the entry lives, and a record replaced by a
+    fresh read misses. Bounded (`BoundedMemo`).
     """
 
     def __init__(self, maxsize: int) -> None:
-        self._entries: BoundedMemo[tuple[int, OwnedFacts, dt.date], tuple[object, Handover]] = (
+        self._entries: BoundedMemo[tuple[int, Hashable, dt.date], tuple[object, Handover]] = (
             BoundedMemo(maxsize)
         )
 
     def get(
-        self, record: object, facts: OwnedFacts, today: dt.date, compute: Callable[[], Handover]
+        self, record: object, facts: Hashable, today: dt.date, compute: Callable[[], Handover]
     ) -> Handover:
         key = (id(record), facts, today)
         entry = self._entries.get(key)

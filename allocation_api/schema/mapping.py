@@ -197,11 +197,11 @@ class NotRead:
 NOT_READ = NotRead()
 
 
-def _not_read() -> Any:
-    """Fills the detail fields of a POM built without its details. Never seen by a
-    client unless a resolver misjudged what the query selects: then the field
-    errors at its path instead of answering a default that may be wrong."""
-    return unavailable(AllocationApiError("POM details were not read for this query"))
+_DETAIL_NOT_READ: Any = unavailable(AllocationApiError("POM details were not read for this query"))
+"""Fills the detail fields of a POM built without its details (one shared marker:
+building an exception per POM showed in the page's profile). Never seen by a
+client unless a resolver misjudged what the query selects: then the field
+errors at its path instead of answering a default that may be wrong."""
 
 
 def pom(
@@ -243,7 +243,7 @@ def _detail_fields(
 ) -> tuple[Any, Any]:
     """(status, working pattern): recorded, defaulted from the role, or not read."""
     if isinstance(detail, NotRead):
-        return _not_read(), _not_read()
+        return _DETAIL_NOT_READ, _DETAIL_NOT_READ
     if detail is not None:
         return _POM_STATUSES[detail.status], float(detail.working_pattern)
     status = PomStatus.ACTIVE if role is not None else PomStatus.INACTIVE
@@ -258,7 +258,7 @@ def pom_unavailable(
 ) -> t.Pom:
     gone = unavailable(error)
     if isinstance(detail, NotRead):
-        status, pattern = _not_read(), _not_read()
+        status, pattern = _DETAIL_NOT_READ, _DETAIL_NOT_READ
     else:
         status = PomStatus(str(detail.status)) if detail else PomStatus.ACTIVE
         pattern = float(detail.working_pattern) if detail else 1.0

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from allocation_api.resolvers.owned_facts import facts_from
+from allocation_api.resolvers.owned_facts import facts_from, facts_key
 from allocation_api.rules.handover import OwnedFacts
 from allocation_api.rules.responsibility import ResponsibilityOverride
 from allocation_api.store.enums import (
@@ -83,3 +83,36 @@ def test_the_shortcut_carries_the_case_information_and_override() -> None:
         override=ResponsibilityOverride.PROBATION,
         welsh_offender=True,
     )
+
+
+def _records() -> list[OwnedRecord]:
+    """Plain records (every combination the key distinguishes) and records with a review."""
+    plain = [
+        OwnedRecord("A1234BC"),
+        *(
+            OwnedRecord(
+                "A1234BC",
+                case_information=case_information(mappa, service),
+                responsibility_override=override,
+            )
+            for mappa in (None, 0, 2, 3)
+            for service in (ProbationService.ENGLAND, ProbationService.WALES)
+            for override in (None, OVERRIDE)
+        ),
+    ]
+    return plain + [dataclasses.replace(r, parole_reviews=[OTHER_SENTENCE_REVIEW]) for r in plain]
+
+
+def test_the_memo_key_is_equal_exactly_when_the_facts_are() -> None:
+    """`facts_key` stands in for the facts in the handover memo: equal keys must mean
+    equal facts (else a prisoner gets another's answer), and the plain records must
+    not collide with one another."""
+    records = _records()
+    for a in records:
+        for b in records:
+            same_facts = facts_from(a, PRISONER) == facts_from(b, PRISONER)
+            same_key = facts_key(a, PRISONER) == facts_key(b, PRISONER)
+            if same_key:
+                assert same_facts, (a, b)
+            if not (a.parole_reviews or b.parole_reviews):
+                assert same_key == same_facts, (a, b)
