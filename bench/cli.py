@@ -366,6 +366,9 @@ class Runner:
             "duration_s": self.args.pair_duration_s,
             "median_vs_execute": statistics.median(p["vs_execute"] for p in pairs),
             "median_vs_full": statistics.median(p["vs_full"] for p in pairs),
+            # The pair whose load cost least, read as the floor itself is (the best
+            # of its rounds, as `timeit` advises): the least disturbed window.
+            "best": min(pairs, key=lambda p: p["server_cpu_ms_per_op"]),
         }
 
     async def run(self) -> dict[str, Any]:
