@@ -109,8 +109,10 @@ class _Inline:
     item_type: Any = None
     """OBJECT_LIST: the list's item type as declared (maybe non-null)."""
     item_class: type | None = None
-    """OBJECT_LIST: the Python class of the items completed inline; a list holding
-    anything else (None, an exception, an awaitable) goes to graphql-core."""
+    """OBJECT: the Python class of values known to be plain objects (neither
+    awaitable nor an exception), completed without checking. OBJECT_LIST: the
+    class of the items completed inline; a list holding anything else (None, an
+    exception, an awaitable) goes to graphql-core."""
 
 
 def _plan(
@@ -126,7 +128,19 @@ def _plan(
         if isinstance(named, CustomGraphQLEnumType):
             plain = plain | {named.wrapped_cls}
     elif isinstance(named, GraphQLObjectType) and named.is_type_of is None:
-        kind, serialize = _Kind.OBJECT, None
+        return _Inline(
+            field_def,
+            _Kind.OBJECT,
+            nullable,
+            named,
+            attribute,
+            fn,
+            None,
+            plain,
+            False,
+            None,
+            _plain_class(named),
+        )
     elif isinstance(named, GraphQLList) and (item_plan := _object_items(named)) is not None:
         item_type, item_object, item_class = item_plan
         return _Inline(
@@ -157,9 +171,18 @@ def _object_items(list_type: GraphQLList[Any]) -> tuple[Any, GraphQLObjectType, 
     named = item_type.of_type if is_non_null_type(item_type) else item_type
     if not isinstance(named, GraphQLObjectType) or named.is_type_of is not None:
         return None
-    definition = named.extensions.get(STRAWBERRY_DEFINITION)
+    origin = _plain_class(named)
+    return None if origin is None else (item_type, named, origin)
+
+
+def _plain_class(object_type: GraphQLObjectType) -> type | None:
+    """The strawberry class behind `object_type`, if its instances can be neither
+    awaitable nor exceptions (so an instance needs no checking before completion)."""
+    definition = object_type.extensions.get(STRAWBERRY_DEFINITION)
     origin = getattr(definition, "origin", None)
-    return (item_type, named, origin) if isinstance(origin, type) else None
+    if not isinstance(origin, type) or issubclass(origin, BaseException):
+        return None
+    return None if hasattr(origin, "__await__") else origin
 
 
 _PLAIN_SCALARS: frozenset[type] = frozenset({str, int, float, bool, dt.date, dt.datetime})
@@ -368,7 +391,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if self.is_awaitable(listed):
                         return self._await_completed(listed, plan, field_details_list, path)
                     return listed
-            elif not isinstance(value, Exception) and not self.is_awaitable(value):
+            elif type(value) is plan.item_class or (
+                not isinstance(value, Exception) and not self.is_awaitable(value)
+            ):
                 path = Path(parent_path, response_name, parent_type.name)
                 completed = self.collect_and_execute_subfields(
                     plan.named_type,  # type: ignore[arg-type]
@@ -377,6 +402,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     value,
                     position_context,
                 )
+                if type(completed) is dict:  # the sub-selection finished synchronously
+                    return completed
                 if self.is_awaitable(completed):
                     return self._await_completed(completed, plan, field_details_list, path)
                 return completed
@@ -433,7 +460,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     self.handle_field_error(raw_error, item_type, field_details_list, item_path)
                     completed.append(None)
                     continue
-                if is_awaitable(done):
+                if type(done) is not dict and is_awaitable(done):
                     completed.append(
                         self._await_item(done, item_type, field_details_list, item_path)
                     )
