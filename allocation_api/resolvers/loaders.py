@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from allocation_api.resolvers.keyed_once import KeyedOnce
 from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.store import repositories as repo
@@ -129,15 +130,15 @@ class Loaders:
         self.prisoner_by_no: DataLoader[str, Prisoner | None] = DataLoader(
             load_fn=self.prisoners, max_batch_size=max_batch_size
         )
-        self.roll_by_prison: DataLoader[str, PrisonRoll] = DataLoader(
-            load_fn=self._load_prison_rolls
-        )
+        # One key per request (the prison, its roll, its POM list): memoised, not
+        # batched, so a cache hit costs no turn of the event loop (keyed_once.py).
+        self.roll_by_prison: KeyedOnce[str, PrisonRoll] = KeyedOnce(self._load_prison_roll)
         self._rolls: list[PrisonRoll] = []
-        self.poms_by_prison: DataLoader[str, list[StaffRole]] = DataLoader(load_fn=self._load_poms)
+        self.poms_by_prison: KeyedOnce[str, list[StaffRole]] = KeyedOnce(self._load_poms)
         self.staff_by_id: DataLoader[int, StaffDetail | None] = DataLoader(
             load_fn=self._load_staff, max_batch_size=max_batch_size
         )
-        self.agency_by_id: DataLoader[str, Agency | None] = DataLoader(load_fn=self._load_agencies)
+        self.agency_by_id: KeyedOnce[str, Agency | None] = KeyedOnce(self._load_agency)
 
     async def allocation(self, offender_no: str) -> AllocationView | None:
         return (await self.owned_by_offender_no.load(offender_no)).allocation
@@ -164,25 +165,19 @@ class Loaders:
             known.update(zip(missing, fetched, strict=True))
         return [known.get(no) for no in nos]
 
-    async def _load_prison_rolls(self, prisons: list[str]) -> list[PrisonRoll]:
+    async def _load_prison_roll(self, prison: str) -> PrisonRoll:
         client = self._upstreams.prisoner_search
 
         async def fetch(prison: str) -> PrisonRoll:
             return PrisonRoll(prison, await client.all_prisoners_in_prison(prison))
 
-        rolls = [
-            await self._caches.prisoners_by_prison.get(prison, _bind(fetch, prison))
-            for prison in prisons
-        ]
-        self._rolls.extend(rolls)
-        return rolls
+        roll = await self._caches.prisoners_by_prison.get(prison, _bind(fetch, prison))
+        self._rolls.append(roll)
+        return roll
 
-    async def _load_poms(self, prisons: list[str]) -> list[list[StaffRole]]:
+    async def _load_poms(self, prison: str) -> list[StaffRole]:
         client = self._upstreams.prison_api
-        return [
-            await self._caches.poms_by_prison.get(prison, _bind(client.poms_at_prison, prison))
-            for prison in prisons
-        ]
+        return await self._caches.poms_by_prison.get(prison, _bind(client.poms_at_prison, prison))
 
     async def _load_staff(self, ids: list[int]) -> list[StaffDetail | None]:
         async def fetch(missing: list[int]) -> dict[int, StaffDetail | None]:
@@ -191,11 +186,9 @@ class Loaders:
 
         return await self._caches.staff_by_id.get_many(ids, fetch, absent=None)
 
-    async def _load_agencies(self, codes: list[str]) -> list[Agency | None]:
+    async def _load_agency(self, code: str) -> Agency | None:
         client = self._upstreams.prison_api
-        return [
-            await self._caches.agency_by_id.get(code, _bind(client.agency, code)) for code in codes
-        ]
+        return await self._caches.agency_by_id.get(code, _bind(client.agency, code))
 
 
 def _bind(fn: Callable[[K], Awaitable[V]], arg: K) -> Callable[[], Awaitable[V]]:

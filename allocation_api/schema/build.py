@@ -6,7 +6,7 @@ import functools
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -21,6 +21,7 @@ from allocation_api.schema.payloads import (
 )
 from allocation_api.schema.root import Mutation, Query
 from allocation_api.schema.unavailable import resolve_attribute
+from allocation_api.schema.validation_cache import DocumentValidationCache, ValidationResults
 from allocation_api.settings import Settings
 
 
@@ -41,9 +42,10 @@ class AllocationSchema(strawberry.Schema):
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema for these settings: limits always; hardening in `serve` mode.
 
-    Parsing and validation results are cached in bounded LRUs keyed by the
-    query text, so repeated documents skip both, and unique documents cannot
-    grow memory without limit. With `fast_execution` on, hot fields skip
+    Parsing results are cached in a bounded LRU keyed by the query text, and
+    validation results by the parsed document (`validation_cache.py`), so
+    repeated documents skip both, and unique documents cannot grow memory
+    without limit. With `fast_execution` on, hot fields skip
     strawberry's per-field wrappers (`schema/execution.py`).
     """
     cache_size = settings.query_cache_size
@@ -53,9 +55,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if cache_size:
         # Validation is cached after the limit rules ran once for that text.
+        results = ValidationResults(cache_size)
         extensions = [
             functools.partial(ParserCache, maxsize=cache_size),
-            functools.partial(ValidationCache, maxsize=cache_size),
+            functools.partial(DocumentValidationCache, results),
             *extensions,
         ]
     schema = AllocationSchema(

@@ -1,0 +1,50 @@
+"""A per-request memo for lookups made with one key per request.
+
+A DataLoader batches the keys asked for in one turn of the event loop: every
+`load` gets a future, a dispatch is scheduled for a later turn, and a task runs
+the batch. For the prison, its roll and its POM list a request asks one key,
+and the shared caches (`caching.SingleFlightCache`) answer a fresh key without
+suspending at all: the batching only cost loop turns (a few per page). Here
+the first caller runs the lookup at once; concurrent callers of the same key
+await the same future; later callers get the memoised outcome (a value, or the
+same error, as a DataLoader would give) without suspending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class KeyedOnce(Generic[K, V]):
+    """`load(key)` runs `fetch(key)` once per key for the life of this object (one request)."""
+
+    __slots__ = ("_fetch", "_outcomes")
+
+    def __init__(self, fetch: Callable[[K], Awaitable[V]]) -> None:
+        self._fetch = fetch
+        self._outcomes: dict[K, asyncio.Future[V]] = {}
+
+    async def load(self, key: K) -> V:
+        outcome = self._outcomes.get(key)
+        if outcome is not None:
+            return await outcome  # a finished future returns without suspending
+        outcome = asyncio.get_running_loop().create_future()
+        self._outcomes[key] = outcome
+        try:
+            value = await self._fetch(key)
+        except Exception as error:
+            outcome.set_exception(error)
+            outcome.exception()  # retrieved here: no "never retrieved" warning if unshared
+            raise
+        except BaseException:
+            # Cancelled: nothing was learnt; a later caller runs the lookup again.
+            del self._outcomes[key]
+            outcome.cancel()
+            raise
+        outcome.set_result(value)
+        return value
