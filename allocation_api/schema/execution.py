@@ -39,15 +39,18 @@ import datetime as dt
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
+    GraphQLString,
     is_leaf_type,
     is_non_null_type,
 )
@@ -265,8 +268,78 @@ def install_fast_paths(
             graphql_type.extensions = {**graphql_type.extensions, INLINE: inline}
 
 
+class _Step(NamedTuple):
+    """One field of a selection, as `execute_fields` walks it (see `_steps`)."""
+
+    response_name: str
+    field_details_list: FieldDetailsList
+    plan: _Inline | None
+    leaf_attribute: str | None
+    """Set for a leaf read from an attribute: completed in the loop when plain."""
+    nullable: bool
+    plain: frozenset[type]
+    serialize: Callable[[Any], Any] | None
+    unchanged: frozenset[type]
+    """Value types the leaf's serialiser returns unchanged (str for String/ID,
+    bool for Boolean): no call needed."""
+
+
+_NEVER_AWAITABLE: frozenset[type] = frozenset({str, int, float, bool, dict, list, type(None)})
+
+
+def _unchanged_by(leaf: Any) -> frozenset[type]:
+    """Value types graphql-core's serialiser of `leaf` returns as they are."""
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return frozenset({str})
+    if leaf is GraphQLBoolean:
+        return frozenset({bool})
+    return frozenset()
+
+
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor with planned fields (`install_fast_paths`) executed inline."""
+
+    _steps_by_field_set: dict[int, tuple[GroupedFieldSet, GraphQLObjectType, list[_Step] | None]]
+    """Made on first use (`_steps`): graphql-core builds the context, not us."""
+
+    def _steps(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[_Step] | None:
+        """The fields of a selection, each with its plan, worked out once per execution.
+
+        graphql-core memoises a sub-selection's grouped field set per field (so
+        the 50 nodes of a page share one); keyed by its identity (the entry keeps
+        it alive), the per-field lookups are done once, not once per node. None:
+        no plans for this type, or middleware to honour (graphql-core runs it).
+        """
+        cache = self.__dict__.get("_steps_by_field_set")
+        if cache is None:
+            cache = self._steps_by_field_set = {}
+        entry = cache.get(id(grouped_field_set))
+        if entry is not None and entry[0] is grouped_field_set and entry[1] is parent_type:
+            return entry[2]
+        plans: Mapping[str, _Inline] | None = parent_type.extensions.get(INLINE)
+        manager = self.middleware_manager  # strawberry always passes one, often empty
+        steps: list[_Step] | None = None
+        if plans is not None and not (manager is not None and manager.middlewares):
+            steps = []
+            for response_name, field_details_list in grouped_field_set.items():
+                plan = plans.get(field_details_list[0].node.name.value)
+                leaf = plan is not None and plan.leaf_attribute
+                steps.append(
+                    _Step(
+                        response_name,
+                        field_details_list,
+                        plan,
+                        plan.attribute if leaf else None,  # type: ignore[union-attr]
+                        plan.nullable if plan is not None else False,
+                        plan.plain if plan is not None else frozenset(),
+                        plan.serialize if plan is not None else None,
+                        _unchanged_by(plan.named_type) if leaf else frozenset(),  # type: ignore[union-attr]
+                    )
+                )
+        cache[id(grouped_field_set)] = (grouped_field_set, parent_type, steps)
+        return steps
 
     def execute_fields(
         self,
@@ -276,9 +349,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        plans: Mapping[str, _Inline] | None = parent_type.extensions.get(INLINE)
-        manager = self.middleware_manager  # strawberry always passes one, often empty
-        if plans is None or (manager is not None and manager.middlewares):
+        steps = self._steps(parent_type, grouped_field_set)
+        if steps is None:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
@@ -287,22 +359,33 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                plan = plans.get(field_details_list[0].node.name.value)
+            for (
+                response_name,
+                field_details_list,
+                plan,
+                leaf_attribute,
+                nullable,
+                plain,
+                serialize,
+                unchanged,
+            ) in steps:
                 if plan is not None:
-                    if plan.leaf_attribute:
+                    if leaf_attribute is not None:
                         # The commonest field of all, without a call: an attribute
                         # holding a plain value. Anything else, failures included,
                         # goes to `_execute_inline`, which reads the attribute again
                         # (reading has no effects) and handles it as graphql-core does.
                         try:
-                            value = getattr(source_value, plan.attribute)  # type: ignore[arg-type]
+                            value = getattr(source_value, leaf_attribute)
                             if value is None:
-                                if plan.nullable:
+                                if nullable:
                                     results[response_name] = None
                                     continue
-                            elif type(value) in plan.plain:
-                                serialized = plan.serialize(value)  # type: ignore[misc]
+                            elif type(value) in unchanged:
+                                results[response_name] = value
+                                continue
+                            elif type(value) in plain:
+                                serialized = serialize(value)  # type: ignore[misc]
                                 if serialized is not None and serialized is not Undefined:
                                     results[response_name] = serialized
                                     continue
@@ -328,7 +411,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if result is Undefined:
                         continue
                 results[response_name] = result
-                if is_awaitable(result):
+                if type(result) not in _NEVER_AWAITABLE and is_awaitable(result):
                     awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:
