@@ -284,6 +284,14 @@ class _Step(NamedTuple):
     bool for Boolean): no call needed."""
 
 
+def _path(prev: Path | None, key: str | int, typename: str | None) -> Path:
+    """`Path(prev, key, typename)` without the namedtuple's Python-level `__new__`
+    (a few hundred per page showed in the profile)."""
+    return _new_tuple(Path, (prev, key, typename))
+
+
+_new_tuple: Callable[[type[Path], tuple[Any, ...]], Path] = tuple.__new__
+
 _NEVER_AWAITABLE: frozenset[type] = frozenset({str, int, float, bool, dict, list, type(None)})
 
 
@@ -405,7 +413,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         parent_type,
                         source_value,
                         field_details_list,
-                        Path(path, response_name, parent_type.name),
+                        _path(path, response_name, parent_type.name),
                         position_context,
                     )
                     if result is Undefined:
@@ -467,7 +475,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         return serialized
             elif plan.kind is _Kind.OBJECT_LIST:
                 if type(value) is list and all(type(item) is plan.item_class for item in value):
-                    path = Path(parent_path, response_name, parent_type.name)
+                    path = _path(parent_path, response_name, parent_type.name)
                     listed = self._complete_object_list(
                         plan, value, field_details_list, path, position_context
                     )
@@ -477,7 +485,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             elif type(value) is plan.item_class or (
                 not isinstance(value, Exception) and not self.is_awaitable(value)
             ):
-                path = Path(parent_path, response_name, parent_type.name)
+                path = _path(parent_path, response_name, parent_type.name)
                 completed = self.collect_and_execute_subfields(
                     plan.named_type,  # type: ignore[arg-type]
                     field_details_list,
@@ -491,7 +499,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     return self._await_completed(completed, plan, field_details_list, path)
                 return completed
             # The uncommon outcomes: graphql-core completes (and raises) as it always does.
-            path = path or Path(parent_path, response_name, parent_type.name)
+            path = path or _path(parent_path, response_name, parent_type.name)
             info = self.build_resolve_info(
                 plan.field_def, to_nodes(field_details_list), parent_type, path
             )
@@ -507,7 +515,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return self._await_completed(completed, plan, field_details_list, path)
             return completed
         except Exception as raw_error:
-            path = path or Path(parent_path, response_name, parent_type.name)
+            path = path or _path(parent_path, response_name, parent_type.name)
             self.handle_field_error(raw_error, plan.field_def.type, field_details_list, path)
             return None
 
@@ -530,7 +538,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaitable_indices: list[int] = []
         try:
             for index, item in enumerate(items):
-                item_path = path.add_key(index, None)
+                item_path = _path(path, index, None)
                 try:
                     done = self.collect_and_execute_subfields(
                         object_type,  # type: ignore[arg-type]

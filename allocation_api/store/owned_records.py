@@ -80,20 +80,22 @@ async def owned_records_by_offender_nos(
     rest = case_start + _CASE_INFORMATION_COLUMNS
     for row in rows:
         no = row[0]
-        allocation = row[1:case_start]
-        case_info = row[case_start:rest]
-        override, reviews, assessments = (json_document(value) for value in row[rest:])
+        override, reviews, assessments = row[rest], row[rest + 1], row[rest + 2]
+        # Positional, and nothing decoded that is absent (most rows): this loop
+        # runs for every prisoner of every page.
         found[no] = OwnedRecord(
-            offender_no=no,
+            no,
             # A LEFT JOIN that found nothing gives NULL for the (NOT NULL) key.
-            allocation=None if allocation[0] is None else AllocationView.from_row(allocation),
-            case_information=None
-            if case_info[0] is None
-            else CaseInformationView.from_row(case_info),
-            responsibility_override=None
+            None if row[1] is None else AllocationView.from_row(row[1:case_start]),
+            None if row[case_start] is None else CaseInformationView.from_row(row[case_start:rest]),
+            None
             if override is None
-            else ResponsibilityOverrideView.from_json(override),
-            parole_reviews=[ParoleReviewView.from_json(r) for r in reviews or ()],
-            early_allocations=[EarlyAllocationView.from_json(e) for e in assessments or ()],
+            else ResponsibilityOverrideView.from_json(json_document(override)),
+            []
+            if reviews is None
+            else [ParoleReviewView.from_json(r) for r in json_document(reviews)],
+            []
+            if assessments is None
+            else [EarlyAllocationView.from_json(e) for e in json_document(assessments)],
         )
     return found
