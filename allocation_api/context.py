@@ -24,7 +24,7 @@ from allocation_api.resolvers.loaders import Loaders
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.rules.handover import Handover
 from allocation_api.settings import Settings
-from allocation_api.store.raw import Reader
+from allocation_api.store.read_pool import Reader
 from allocation_api.upstream import Upstreams
 
 if TYPE_CHECKING:

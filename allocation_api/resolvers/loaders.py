@@ -24,7 +24,7 @@ from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.store import repositories as repo
 from allocation_api.store.owned_records import OwnedRecord, owned_records_by_offender_nos
-from allocation_api.store.raw import Reader
+from allocation_api.store.read_pool import Reader
 from allocation_api.store.views import (
     AllocationEventView,
     AllocationView,

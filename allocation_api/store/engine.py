@@ -50,7 +50,6 @@ def create_engine(
     max_overflow: int = 10,
     pool_timeout: float = 5.0,
     statement_timeout_ms: int = 10_000,
-    autocommit: bool = False,
 ) -> AsyncEngine:
     """An asyncpg engine with bounded pool waits and a server-side statement timeout.
 
@@ -58,19 +57,9 @@ def create_engine(
     restart, an idle timeout) instead of failing the next request. The
     client-side `command_timeout` is a backstop for a server that stops
     answering altogether, which `statement_timeout` cannot catch.
-
-    `autocommit` makes an engine for sessions that each run exactly one
-    statement (a batched read; the service itself reads through the read
-    pool, `read_pool.py`). In a transaction that
-    statement costs five round trips: the pool's pre-ping is BEGIN, `;`,
-    ROLLBACK (SQLAlchemy wraps it for pgbouncer), then BEGIN, the statement,
-    and the ROLLBACK of closing. In autocommit it costs two (the ping and the
-    statement), with the same answer: one statement sees one snapshot either
-    way. Writes never use that engine.
     """
     engine = create_async_engine(
         asyncpg_url(url),
-        isolation_level="AUTOCOMMIT" if autocommit else None,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,

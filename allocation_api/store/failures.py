@@ -84,7 +84,7 @@ async def translate_store_errors() -> AsyncIterator[None]:
         raise translated from error
     except asyncpg.PostgresConnectionError as error:
         raise StoreUnavailable("database connection failed") from error
-    except asyncpg.PostgresError as error:  # reads sent on the driver directly (`raw.py`)
+    except asyncpg.PostgresError as error:  # reads on the read pool (`read_pool.py`)
         translated = _translate_sqlstate(error, error.sqlstate)
         if translated is None:
             raise

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
-from allocation_api.store import raw
-from allocation_api.store.raw import Readable
+from allocation_api.store.read_pool import Reader
 from allocation_api.store.views import (
     AllocationView,
     CaseInformationView,
@@ -68,13 +67,13 @@ _STATEMENT = (
 
 
 async def owned_records_by_offender_nos(
-    source: Readable, nos: Sequence[str]
+    reader: Reader, nos: Sequence[str]
 ) -> dict[str, OwnedRecord]:
     """ONE statement for any number of prisoners; every requested number is present."""
     unique = list(dict.fromkeys(nos))
     if not unique:
         return {}
-    rows = await raw.reader_of(source).fetch(_STATEMENT, unique)
+    rows = await reader.fetch(_STATEMENT, unique)
     found: dict[str, OwnedRecord] = {}
     case_start = 1 + _ALLOCATION_COLUMNS
     rest = case_start + _CASE_INFORMATION_COLUMNS

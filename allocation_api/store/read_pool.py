@@ -1,5 +1,11 @@
 """The read pool: a plain asyncpg pool for the request path's single-statement reads.
 
+The reads of `reads.py` and `owned_records.py` take a `Reader` (anything with
+`fetch(sql, *args)`): in the service the `ReadPool`, in tests the same. They
+are written for asyncpg (`$n` placeholders, explicit casts), not SQLAlchemy:
+its `execute`, result and row objects cost about 0.5 ms per read on top of the
+statement itself (measured on the 50-prisoner owned-records read).
+
 Every read of a GraphQL request is ONE statement in autocommit (a batched
 `= ANY(...)` or `unnest` read), so it needs no transaction, no ORM and no
 SQLAlchemy connection around it. Measured on the embedded Postgres, the
@@ -40,7 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -50,10 +56,16 @@ from allocation_api.errors import StoreUnavailable
 from allocation_api.store.engine import APPLICATION_NAME
 from allocation_api.store.failures import translate_store_errors
 
-__all__ = ["ReadPool"]
+__all__ = ["ReadPool", "Reader"]
 
 # Keys SQLAlchemy's asyncpg dialect accepts in a URL that asyncpg.connect does not.
 _SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func")
+
+
+class Reader(Protocol):
+    """Runs one read statement and returns its rows (counted, errors translated)."""
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]: ...
 
 
 async def _no_reset(connection: asyncpg.Connection) -> None:
@@ -61,7 +73,7 @@ async def _no_reset(connection: asyncpg.Connection) -> None:
 
 
 class ReadPool:
-    """A `raw.Reader` on a bounded asyncpg pool (each `fetch` is one counted store call)."""
+    """A `Reader` on a bounded asyncpg pool (each `fetch` is one counted store call)."""
 
     def __init__(self, pool: asyncpg.Pool, *, acquire_timeout_s: float) -> None:
         self._pool = pool

@@ -7,9 +7,9 @@ every batch size, so asyncpg's prepared-statement cache is reused, and a
 keys are sent once. An empty batch makes no statement at all.
 
 The reads the request path makes (POM details, events, caseloads, status,
-and `owned_records.py`) are written for asyncpg and run on a `raw.Reader`:
-the read pool, or a session the caller holds. The others build SQLAlchemy
-statements on a session (tests and tools use them).
+and `owned_records.py`) are written for asyncpg and run on a
+`read_pool.Reader`. The others build SQLAlchemy statements on a session
+(tests and tools use them).
 
 Result shapes, so loaders can answer every key:
 - one row per key (`*_by_offender_nos` for allocation, case information,
@@ -29,9 +29,8 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from allocation_api.store import raw
 from allocation_api.store.failures import translate_store_errors
-from allocation_api.store.raw import Readable
+from allocation_api.store.read_pool import Reader
 from allocation_api.store.tables import (
     Allocation,
     CaseInformation,
@@ -160,7 +159,7 @@ async def responsibility_overrides_by_offender_nos(
 
 
 async def pom_details_by_keys(
-    source: Readable, keys: Sequence[tuple[int, str]]
+    reader: Reader, keys: Sequence[tuple[int, str]]
 ) -> dict[tuple[int, str], PomDetailView]:
     """POM details by (staff id, prison code) (1 statement: a join on unnest of two arrays).
 
@@ -170,7 +169,7 @@ async def pom_details_by_keys(
     unique = _unique(keys)
     if not unique:
         return {}
-    found = await raw.reader_of(source).fetch(
+    found = await reader.fetch(
         _POM_DETAILS,
         [staff_id for staff_id, _ in unique],
         [prison for _, prison in unique],
@@ -180,13 +179,13 @@ async def pom_details_by_keys(
 
 
 async def events_by_offender_nos(
-    source: Readable, nos: Sequence[str]
+    reader: Reader, nos: Sequence[str]
 ) -> dict[str, list[AllocationEventView]]:
     """Allocation history per prisoner, oldest first (1 statement)."""
     keys = _unique(nos)
     if not keys:
         return {}
-    rows = await raw.reader_of(source).fetch(_EVENTS, keys)
+    rows = await reader.fetch(_EVENTS, keys)
     return _group(keys, map(AllocationEventView.from_row, rows), key=lambda row: row.offender_no)
 
 
@@ -225,7 +224,7 @@ async def early_allocations_by_offender_nos(
 
 
 async def caseloads_by_staff_ids(
-    source: Readable, prison_code: str, staff_ids: Sequence[int]
+    reader: Reader, prison_code: str, staff_ids: Sequence[int]
 ) -> dict[int, list[AllocationView]]:
     """Allocations at `prison_code` where each staff member is primary or co-working POM.
 
@@ -236,7 +235,7 @@ async def caseloads_by_staff_ids(
     keys = _unique(staff_ids)
     if not keys:
         return {}
-    rows = await raw.reader_of(source).fetch(_CASELOADS, prison_code, keys)
+    rows = await reader.fetch(_CASELOADS, prison_code, keys)
     caseloads: dict[int, list[AllocationView]] = {staff_id: [] for staff_id in keys}
     for values in rows:
         row = AllocationView.from_row(values)
@@ -247,7 +246,7 @@ async def caseloads_by_staff_ids(
 
 
 async def allocation_status(
-    source: Readable, nos: Sequence[str], *, prison_code: str | None = None
+    reader: Reader, nos: Sequence[str], *, prison_code: str | None = None
 ) -> dict[str, tuple[bool, bool]]:
     """For every number: (has a primary POM, has case information with a tier).
 
@@ -260,7 +259,7 @@ async def allocation_status(
     keys = _unique(nos)
     if not keys:
         return {}
-    rows = await raw.reader_of(source).fetch(_STATUS, keys, prison_code)
+    rows = await reader.fetch(_STATUS, keys, prison_code)
     return {no: (allocated, ready) for no, allocated, ready in rows}
 
 

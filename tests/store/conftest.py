@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.store.engine import create_engine, session_factory
+from allocation_api.store.read_pool import ReadPool
 from allocation_api.store.testing import database_for_tests, drop_database_for_tests
 
 _numbers = itertools.count(1)
@@ -33,6 +34,16 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url, pool_size=5, max_overflow=5)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def read_pool(engine: AsyncEngine) -> AsyncIterator[ReadPool]:
+    """The request path's reads run on this, as in the service (`read_pool.py`)."""
+    pool = await ReadPool.open(
+        engine, max_size=5, acquire_timeout_s=5.0, statement_timeout_ms=10_000
+    )
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture(scope="session")

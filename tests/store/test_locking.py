@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from allocation_api.store import reads, writes
 from allocation_api.store.enums import AllocationEventType, AllocationTrigger
 from allocation_api.store.idempotency import record_idempotent_response
+from allocation_api.store.read_pool import ReadPool
 from allocation_api.store.tables import AllocationEvent, IdempotencyKey
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -52,7 +53,7 @@ async def test_a_second_locker_waits_for_the_first_and_no_second_row_appears(
 
 
 async def test_many_concurrent_changes_each_get_their_own_version(
-    sessions: Sessions, new_offender_no: Callable[[], str]
+    sessions: Sessions, read_pool: ReadPool, new_offender_no: Callable[[], str]
 ) -> None:
     no = new_offender_no()
     writers = 8
@@ -82,7 +83,7 @@ async def test_many_concurrent_changes_each_get_their_own_version(
 
     async with sessions() as session:
         final = (await reads.allocations_by_offender_nos(session, [no]))[no]
-        history = (await reads.events_by_offender_nos(session, [no]))[no]
+        history = (await reads.events_by_offender_nos(read_pool, [no]))[no]
     assert final.version == writers
     assert [e.allocation_version for e in history] == list(range(1, writers + 1))
     # Each event saw the POM the previous one left: the chain is unbroken.

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.calls import track_calls
-from allocation_api.store import raw, reads
+from allocation_api.store import reads
 from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
@@ -26,7 +26,7 @@ from allocation_api.store.enums import (
     Tier,
 )
 from allocation_api.store.owned_records import owned_records_by_offender_nos
-from allocation_api.store.read_pool import ReadPool
+from allocation_api.store.read_pool import Reader, ReadPool
 from allocation_api.store.tables import (
     Allocation,
     AllocationEvent,
@@ -176,12 +176,11 @@ async def test_case_information_by_offender_nos(
 
 @pytest.mark.usefixtures("one_statement")
 async def test_pom_details_by_keys_matches_whole_pairs_only(
-    sessions: async_sessionmaker[AsyncSession], world: World
+    read_pool: ReadPool, world: World
 ) -> None:
     s = world.s
     keys = [(s[1], "LEI"), (s[1], "MDI"), (s[2], "MDI"), (s[3], "LEI"), (s[1], "LEI")]
-    async with sessions() as session:
-        found = await reads.pom_details_by_keys(session, keys)
+    found = await reads.pom_details_by_keys(read_pool, keys)
     # S2 works at LEI and someone works at MDI, but (S2, MDI) is not a row.
     assert set(found) == {(s[1], "LEI"), (s[1], "MDI")}
     assert found[(s[1], "LEI")].working_pattern == 0.5
@@ -192,11 +191,10 @@ async def test_pom_details_by_keys_matches_whole_pairs_only(
 
 @pytest.mark.usefixtures("one_statement")
 async def test_events_by_offender_nos_oldest_first_with_every_key_present(
-    sessions: async_sessionmaker[AsyncSession], world: World
+    read_pool: ReadPool, world: World
 ) -> None:
     o = world.o
-    async with sessions() as session:
-        found = await reads.events_by_offender_nos(session, [o[1], o[2], o[3]])
+    found = await reads.events_by_offender_nos(read_pool, [o[1], o[2], o[3]])
     assert set(found) == {o[1], o[2], o[3]}
     assert [e.event for e in found[o[1]]] == [
         AllocationEventType.ALLOCATE_PRIMARY_POM,
@@ -209,11 +207,10 @@ async def test_events_by_offender_nos_oldest_first_with_every_key_present(
 
 @pytest.mark.usefixtures("one_statement")
 async def test_caseloads_by_staff_ids_cover_primary_and_co_working_cases_at_the_prison(
-    sessions: async_sessionmaker[AsyncSession], world: World
+    read_pool: ReadPool, world: World
 ) -> None:
     o, s = world.o, world.s
-    async with sessions() as session:
-        found = await reads.caseloads_by_staff_ids(session, "LEI", [s[1], s[2], s[3]])
+    found = await reads.caseloads_by_staff_ids(read_pool, "LEI", [s[1], s[2], s[3]])
     assert {staff: [a.offender_no for a in rows] for staff, rows in found.items()} == {
         s[1]: [o[1]],  # O4 is S1's, but at MDI
         s[2]: sorted([o[1], o[2]]),
@@ -261,12 +258,9 @@ async def test_early_allocations_by_offender_nos_latest_last(
 
 
 @pytest.mark.usefixtures("one_statement")
-async def test_allocation_status_answers_every_number(
-    sessions: async_sessionmaker[AsyncSession], world: World
-) -> None:
+async def test_allocation_status_answers_every_number(read_pool: ReadPool, world: World) -> None:
     o = world.o
-    async with sessions() as session:
-        found = await reads.allocation_status(session, list(o.values()))
+    found = await reads.allocation_status(read_pool, list(o.values()))
     assert found == {
         o[1]: (True, True),
         o[2]: (True, False),  # case information without a tier is not ready
@@ -279,24 +273,23 @@ async def test_allocation_status_answers_every_number(
 
 @pytest.mark.usefixtures("one_statement")
 async def test_allocation_status_at_a_prison_ignores_allocations_elsewhere(
-    sessions: async_sessionmaker[AsyncSession], world: World
+    read_pool: ReadPool, world: World
 ) -> None:
     o = world.o
-    async with sessions() as session:
-        found = await reads.allocation_status(session, [o[1], o[4]], prison_code="LEI")
+    found = await reads.allocation_status(read_pool, [o[1], o[4]], prison_code="LEI")
     assert found == {o[1]: (True, True), o[4]: (False, False)}
 
 
-BATCH_READS: list[tuple[str, Callable[[AsyncSession, int], Any]]] = [
-    ("allocations", lambda s, n: reads.allocations_by_offender_nos(s, _numbers(n))),
-    ("case_information", lambda s, n: reads.case_information_by_offender_nos(s, _numbers(n))),
-    ("events", lambda s, n: reads.events_by_offender_nos(s, _numbers(n))),
-    ("overrides", lambda s, n: reads.responsibility_overrides_by_offender_nos(s, _numbers(n))),
-    ("parole", lambda s, n: reads.parole_reviews_by_offender_nos(s, _numbers(n))),
-    ("early", lambda s, n: reads.early_allocations_by_offender_nos(s, _numbers(n))),
-    ("status", lambda s, n: reads.allocation_status(s, _numbers(n), prison_code="LEI")),
-    ("poms", lambda s, n: reads.pom_details_by_keys(s, [(i, "LEI") for i in range(n)])),
-    ("caseloads", lambda s, n: reads.caseloads_by_staff_ids(s, "LEI", list(range(n)))),
+BATCH_READS: list[tuple[str, Callable[[AsyncSession, Reader, int], Any]]] = [
+    ("allocations", lambda s, r, n: reads.allocations_by_offender_nos(s, _numbers(n))),
+    ("case_information", lambda s, r, n: reads.case_information_by_offender_nos(s, _numbers(n))),
+    ("events", lambda s, r, n: reads.events_by_offender_nos(r, _numbers(n))),
+    ("overrides", lambda s, r, n: reads.responsibility_overrides_by_offender_nos(s, _numbers(n))),
+    ("parole", lambda s, r, n: reads.parole_reviews_by_offender_nos(s, _numbers(n))),
+    ("early", lambda s, r, n: reads.early_allocations_by_offender_nos(s, _numbers(n))),
+    ("status", lambda s, r, n: reads.allocation_status(r, _numbers(n), prison_code="LEI")),
+    ("poms", lambda s, r, n: reads.pom_details_by_keys(r, [(i, "LEI") for i in range(n)])),
+    ("caseloads", lambda s, r, n: reads.caseloads_by_staff_ids(r, "LEI", list(range(n)))),
 ]
 
 
@@ -308,33 +301,31 @@ def _numbers(n: int) -> list[str]:
 async def test_a_batch_of_a_thousand_keys_is_one_statement_with_the_same_text(
     sessions: async_sessionmaker[AsyncSession],
     engine: AsyncEngine,
+    read_pool: ReadPool,
     name: str,
-    read: Callable[[AsyncSession, int], Any],
-    monkeypatch: pytest.MonkeyPatch,
+    read: Callable[[AsyncSession, Reader, int], Any],
 ) -> None:
     """Keys travel as one array parameter, so the SQL text never depends on the batch size.
 
     Statements go through SQLAlchemy (seen by its cursor event) or, for the
-    hottest reads, straight to the driver (`store/raw.py`, seen by wrapping it).
+    request path's reads, the read pool (seen by a reader that records them).
     """
     sent: list[str] = []
 
     def remember(*args: Any) -> None:
         sent.append(args[2])
 
-    driver_fetch = raw.fetch
+    class Recording:
+        async def fetch(self, sql: str, *args: Any) -> Any:
+            sent.append(sql)
+            return await read_pool.fetch(sql, *args)
 
-    async def remember_raw(session: AsyncSession, sql: str, *args: Any) -> Any:
-        sent.append(sql)
-        return await driver_fetch(session, sql, *args)
-
-    monkeypatch.setattr(raw, "fetch", remember_raw)
     event.listen(engine.sync_engine, "before_cursor_execute", remember)
     try:
         for size in (2, 1000):
             with track_calls() as calls:
                 async with sessions() as session:
-                    await read(session, size)
+                    await read(session, Recording(), size)
             assert calls.store == 1
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", remember)
@@ -344,21 +335,23 @@ async def test_a_batch_of_a_thousand_keys_is_one_statement_with_the_same_text(
 
 @pytest.mark.parametrize(("name", "read"), BATCH_READS, ids=[name for name, _ in BATCH_READS])
 async def test_an_empty_batch_sends_nothing(
-    sessions: async_sessionmaker[AsyncSession], name: str, read: Callable[[AsyncSession, int], Any]
+    sessions: async_sessionmaker[AsyncSession],
+    read_pool: ReadPool,
+    name: str,
+    read: Callable[[AsyncSession, Reader, int], Any],
 ) -> None:
     with track_calls() as calls:
         async with sessions() as session:
-            assert await read(session, 0) == {}
+            assert await read(session, read_pool, 0) == {}
     assert calls.store == 0
 
 
 @pytest.mark.usefixtures("one_statement")
 async def test_owned_records_bring_every_kind_of_owned_data_in_one_statement(
-    sessions: async_sessionmaker[AsyncSession], world: World
+    read_pool: ReadPool, world: World
 ) -> None:
     o, s = world.o, world.s
-    async with sessions() as session:
-        found = await owned_records_by_offender_nos(session, [o[1], o[3], o[6], o[1]])
+    found = await owned_records_by_offender_nos(read_pool, [o[1], o[3], o[6], o[1]])
     assert set(found) == {o[1], o[3], o[6]}
 
     first = found[o[1]]
@@ -396,12 +389,11 @@ async def test_owned_records_bring_every_kind_of_owned_data_in_one_statement(
 
 
 async def test_owned_records_agree_with_the_single_kind_reads(
-    sessions: async_sessionmaker[AsyncSession], world: World
+    sessions: async_sessionmaker[AsyncSession], read_pool: ReadPool, world: World
 ) -> None:
     """The JSON route must rebuild rows exactly as the ORM loads them."""
     nos = list(world.o.values())
-    async with sessions() as session:
-        combined = await owned_records_by_offender_nos(session, nos)
+    combined = await owned_records_by_offender_nos(read_pool, nos)
     async with sessions() as session:
         allocations = await reads.allocations_by_offender_nos(session, nos)
         case_information = await reads.case_information_by_offender_nos(session, nos)
@@ -417,40 +409,3 @@ async def test_owned_records_agree_with_the_single_kind_reads(
     for no in nos:
         assert same(combined[no].allocation, allocations.get(no))
         assert same(combined[no].case_information, case_information.get(no))
-
-
-async def test_the_request_path_reads_give_the_same_answers_on_the_read_pool(
-    sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine, world: World
-) -> None:
-    """The service runs these reads on the read pool, tests mostly on a session: the
-    two connections decode differently (SQLAlchemy sets a jsonb codec, the pool
-    does not), and the views must not care."""
-    o, s = world.o, world.s
-    nos = list(o.values())
-    staff = [(s[1], "LEI"), (s[1], "MDI"), (s[2], "LEI"), (s[3], "LEI")]
-    pool = await ReadPool.open(engine, max_size=2, acquire_timeout_s=5, statement_timeout_ms=5000)
-    try:
-        answers = []
-        async with sessions() as session:
-            for reader in (pool, session):
-                answers.append(
-                    (
-                        await owned_records_by_offender_nos(reader, nos),
-                        await reads.pom_details_by_keys(reader, staff),
-                        await reads.events_by_offender_nos(reader, nos),
-                        await reads.caseloads_by_staff_ids(reader, "LEI", list(s.values())),
-                        await reads.allocation_status(reader, nos, prison_code="LEI"),
-                    )
-                )
-    finally:
-        await pool.close()
-    on_pool, on_session = answers
-    assert on_pool == on_session
-    owned, poms, events, caseloads, status = on_pool
-    assert owned[o[1]].responsibility_override is not None
-    assert len(owned[o[1]].parole_reviews) == 2
-    assert len(owned[o[1]].early_allocations) == 2
-    assert len(poms) == 3
-    assert len(events[o[1]]) == 2
-    assert len(caseloads[s[1]]) == 1
-    assert status[o[1]] == (True, True)

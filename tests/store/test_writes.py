@@ -27,6 +27,7 @@ from allocation_api.store.idempotency import (
     find_idempotent_response,
     record_idempotent_response,
 )
+from allocation_api.store.read_pool import ReadPool
 from allocation_api.store.tables import (
     AllocationEvent,
     CaseInformation,
@@ -65,7 +66,10 @@ async def test_locking_refuses_an_invalid_prisoner_number(sessions: Sessions) ->
 
 
 async def test_an_allocation_change_is_three_statements_and_leaves_history(
-    sessions: Sessions, new_offender_no: Callable[[], str], new_staff_id: Callable[[], int]
+    sessions: Sessions,
+    read_pool: ReadPool,
+    new_offender_no: Callable[[], str],
+    new_staff_id: Callable[[], int],
 ) -> None:
     no, staff = new_offender_no(), new_staff_id()
     async with sessions() as session, session.begin():
@@ -102,7 +106,7 @@ async def test_an_allocation_change_is_three_statements_and_leaves_history(
 
     async with sessions() as session:
         stored = (await reads.allocations_by_offender_nos(session, [no]))[no]
-        history = (await reads.events_by_offender_nos(session, [no]))[no]
+        history = (await reads.events_by_offender_nos(read_pool, [no]))[no]
     assert stored.primary_pom_staff_id == staff
     assert stored.allocated_at_tier is Tier.B
     assert stored.recommended_pom_type is PomTypeValue.PROBATION
