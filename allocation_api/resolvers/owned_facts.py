@@ -44,13 +44,10 @@ def _plain_facts(mappa_level: int | None, override: str | None, welsh: bool) -> 
     return OwnedFacts(mappa_level=mappa_level, override=forced, welsh_offender=welsh)
 
 
-def facts_key(owned: OwnedRecord, prisoner: Prisoner) -> Hashable:
-    """A value that is equal exactly when `facts_from` would be: the memo key of the
-    handover rules. For most prisoners (no parole review, no assessment) a plain
-    tuple, hashed in C; otherwise the facts themselves."""
+def _plain_key(owned: OwnedRecord) -> tuple[int | None, str | None, bool]:
+    """(MAPPA level, responsibility override, Welsh): all the facts of a record
+    without parole reviews or early allocation assessments."""
     case_info, override = owned.case_information, owned.responsibility_override
-    if owned.parole_reviews or owned.early_allocations:
-        return facts_from(owned, prisoner)
     return (
         None if case_info is None else case_info.mappa_level,
         None if override is None else str(override.responsibility),
@@ -58,19 +55,24 @@ def facts_key(owned: OwnedRecord, prisoner: Prisoner) -> Hashable:
     )
 
 
+def facts_key(owned: OwnedRecord, prisoner: Prisoner) -> Hashable:
+    """A value that is equal exactly when `facts_from` would be: the memo key of the
+    handover rules. For most prisoners (no parole review, no assessment) a plain
+    tuple, hashed in C; otherwise the facts themselves."""
+    if owned.parole_reviews or owned.early_allocations:
+        return facts_from(owned, prisoner)
+    return _plain_key(owned)
+
+
 def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:
     """The handover inputs held in one prisoner's owned record (pure)."""
-    case_info, override = owned.case_information, owned.responsibility_override
     reviews, assessments = owned.parole_reviews, owned.early_allocations
-    mappa_level = None if case_info is None else case_info.mappa_level
-    welsh = case_info is not None and case_info.probation_service == "WALES"
+    mappa_level, override, welsh = _plain_key(owned)
     if not reviews and not assessments:
         # Most prisoners: no parole review (no THD, no outcome) and no assessment
         # (not early allocation), which is what the general path below concludes.
-        return _plain_facts(
-            mappa_level, None if override is None else str(override.responsibility), welsh
-        )
-    forced = None if override is None else ResponsibilityOverride(str(override.responsibility))
+        return _plain_facts(mappa_level, override, welsh)
+    forced = None if override is None else ResponsibilityOverride(override)
     current = _current_sentence_reviews(reviews, prisoner)
     latest = max(current, key=lambda r: (r.created_at, r.id or 0), default=None)
     completed = [r for r in current if r.completed]

@@ -10,6 +10,7 @@ from strawberry.extensions import ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from allocation_api.caching import BoundedMemo
 from allocation_api.schema.execution import FastExecutionContext, install_fast_paths
 from allocation_api.schema.limits import limit_extensions, production_extensions
 from allocation_api.schema.payloads import (
@@ -55,7 +56,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if cache_size:
         # Validation is cached after the limit rules ran once for that text.
-        results = ValidationResults(cache_size)
+        results: ValidationResults = BoundedMemo(cache_size)
         extensions = [
             functools.partial(ParserCache, maxsize=cache_size),
             functools.partial(DocumentValidationCache, results),

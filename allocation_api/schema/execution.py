@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -104,11 +104,13 @@ class _Inline:
     attribute: str | None
     """Python attribute read by `resolve_attribute`; None when `direct` resolves."""
     direct: DirectResolver | None
-    serialize: Callable[[Any], Any] | None
-    plain: frozenset[type]
-    """Value types that are neither awaitable nor an exception: serialised at once."""
-    leaf_attribute: bool
-    """A leaf read from an attribute: `execute_fields` completes it without a call."""
+    serialize: Callable[[Any], Any] | None = None
+    """LEAF: the leaf type's serialiser."""
+    plain: frozenset[type] = frozenset()
+    """LEAF: value types that are neither awaitable nor an exception: serialised at once."""
+    unchanged: frozenset[type] = frozenset()
+    """LEAF: value types the serialiser returns as they are (str for String/ID,
+    bool for Boolean): no call needed."""
     item_type: Any = None
     """OBJECT_LIST: the list's item type as declared (maybe non-null)."""
     item_class: type | None = None
@@ -124,28 +126,27 @@ def _plan(
     """The inline plan of a field resolved by `attribute` or by `fn`, if its type has one."""
     nullable = not is_non_null_type(field_def.type)
     named = field_def.type if nullable else field_def.type.of_type  # type: ignore[union-attr]
-    plain: frozenset[type] = frozenset()
     if is_leaf_type(named):
-        kind, serialize = _Kind.LEAF, _serializer(named)
         plain = _PLAIN_SCALARS
         if isinstance(named, CustomGraphQLEnumType):
             plain = plain | {named.wrapped_cls}
-    elif isinstance(named, GraphQLObjectType) and named.is_type_of is None:
         return _Inline(
             field_def,
-            _Kind.OBJECT,
+            _Kind.LEAF,
             nullable,
             named,
             attribute,
             fn,
-            None,
-            plain,
-            False,
-            None,
-            _plain_class(named),
+            serialize=_serializer(named),
+            plain=plain,
+            unchanged=_unchanged_by(named),
         )
-    elif isinstance(named, GraphQLList) and (item_plan := _object_items(named)) is not None:
-        item_type, item_object, item_class = item_plan
+    if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+        return _Inline(
+            field_def, _Kind.OBJECT, nullable, named, attribute, fn, item_class=_plain_class(named)
+        )
+    if isinstance(named, GraphQLList) and (items := _object_items(named)) is not None:
+        item_type, item_object, item_class = items
         return _Inline(
             field_def,
             _Kind.OBJECT_LIST,
@@ -153,18 +154,10 @@ def _plan(
             item_object,
             attribute,
             fn,
-            None,
-            plain,
-            False,
-            item_type,
-            item_class,
+            item_type=item_type,
+            item_class=item_class,
         )
-    else:
-        return None  # abstract types, type checks, lists of those: graphql-core completes them
-    leaf_attribute = attribute is not None and kind is _Kind.LEAF
-    return _Inline(
-        field_def, kind, nullable, named, attribute, fn, serialize, plain, leaf_attribute
-    )
+    return None  # abstract types, type checks, lists of those: graphql-core completes them
 
 
 def _object_items(list_type: GraphQLList[Any]) -> tuple[Any, GraphQLObjectType, type] | None:
@@ -273,15 +266,14 @@ class _Step(NamedTuple):
 
     response_name: str
     field_details_list: FieldDetailsList
-    plan: _Inline | None
-    leaf_attribute: str | None
+    plan: _Inline | None = None
+    """None: graphql-core's `execute_field` runs the field."""
+    leaf_attribute: str | None = None
     """Set for a leaf read from an attribute: completed in the loop when plain."""
-    nullable: bool
-    plain: frozenset[type]
-    serialize: Callable[[Any], Any] | None
-    unchanged: frozenset[type]
-    """Value types the leaf's serialiser returns unchanged (str for String/ID,
-    bool for Boolean): no call needed."""
+    nullable: bool = False
+    plain: frozenset[type] = frozenset()
+    serialize: Callable[[Any], Any] | None = None
+    unchanged: frozenset[type] = frozenset()
 
 
 def _path(prev: Path | None, key: str | int, typename: str | None) -> Path:
@@ -293,6 +285,17 @@ def _path(prev: Path | None, key: str | int, typename: str | None) -> Path:
 _new_tuple: Callable[[type[Path], tuple[Any, ...]], Path] = tuple.__new__
 
 _NEVER_AWAITABLE: frozenset[type] = frozenset({str, int, float, bool, dict, list, type(None)})
+
+
+async def _settle(values: Any, keys: Sequence[Any]) -> None:
+    """Replace each awaitable `values[key]` by its result (concurrently when several),
+    as graphql-core settles the awaitable fields of an object or items of a list."""
+    if len(keys) == 1:
+        values[keys[0]] = await values[keys[0]]
+        return
+    awaited = await gather_with_cancel(*(values[key] for key in keys))
+    for key, value in zip(keys, awaited, strict=True):
+        values[key] = value
 
 
 def _unchanged_by(leaf: Any) -> frozenset[type]:
@@ -333,17 +336,19 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             steps = []
             for response_name, field_details_list in grouped_field_set.items():
                 plan = plans.get(field_details_list[0].node.name.value)
-                leaf = plan is not None and plan.leaf_attribute
+                if plan is None:
+                    steps.append(_Step(response_name, field_details_list))
+                    continue
                 steps.append(
                     _Step(
                         response_name,
                         field_details_list,
                         plan,
-                        plan.attribute if leaf else None,  # type: ignore[union-attr]
-                        plan.nullable if plan is not None else False,
-                        plan.plain if plan is not None else frozenset(),
-                        plan.serialize if plan is not None else None,
-                        _unchanged_by(plan.named_type) if leaf else frozenset(),  # type: ignore[union-attr]
+                        plan.attribute if plan.kind is _Kind.LEAF else None,
+                        plan.nullable,
+                        plan.plain,
+                        plan.serialize,
+                        plan.unchanged,
                     )
                 )
         cache[id(grouped_field_set)] = (grouped_field_set, parent_type, steps)
@@ -430,12 +435,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
 
         async def get_results() -> dict[str, Any]:
-            if len(awaitable_fields) == 1:
-                field = awaitable_fields[0]
-                results[field] = await results[field]
-            else:
-                awaited = await gather_with_cancel(*(results[f] for f in awaitable_fields))
-                results.update(zip(awaitable_fields, awaited, strict=True))
+            await _settle(results, awaitable_fields)
             return results
 
         return get_results()
@@ -567,13 +567,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return completed
 
         async def get_completed() -> list[Any]:
-            if len(awaitable_indices) == 1:
-                index = awaitable_indices[0]
-                completed[index] = await completed[index]
-            else:
-                awaited = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
-                for index, value in zip(awaitable_indices, awaited, strict=True):
-                    completed[index] = value
+            await _settle(completed, awaitable_indices)
             return completed
 
         return get_completed()

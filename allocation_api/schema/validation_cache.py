@@ -19,14 +19,10 @@ from strawberry.schema.schema import validate_document
 
 from allocation_api.caching import BoundedMemo
 
-Entry = tuple[DocumentNode, list[GraphQLError]]
-
-
-class ValidationResults:
-    """The shared memo: (id of the document, the rules) -> (document, errors)."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.memo: BoundedMemo[tuple[int, tuple[type, ...]], Entry] = BoundedMemo(maxsize)
+ValidationResults = BoundedMemo[
+    tuple[int, tuple[type, ...]], tuple[DocumentNode, list[GraphQLError]]
+]
+"""Shared by every request: (id of the document, the rules) -> (document, errors)."""
 
 
 class DocumentValidationCache(SchemaExtension):
@@ -42,9 +38,9 @@ class DocumentValidationCache(SchemaExtension):
         assert document is not None  # validation runs after a successful parse
         rules = tuple(context.validation_rules)
         key = (id(document), rules)
-        entry = self.results.memo.get(key)
+        entry = self.results.get(key)
         if entry is None or entry[0] is not document:
             errors = validate_document(context.schema._schema, document, rules)
-            entry = self.results.memo.put(key, (document, errors))
+            entry = self.results.put(key, (document, errors))
         context.pre_execution_errors = entry[1]
         yield

@@ -2,8 +2,8 @@
 
 Building a SQLModel table object costs ~190 us (pydantic validation plus
 SQLAlchemy instrumentation of every attribute): a third of a 50-prisoner
-page's CPU. Rows the read path only looks at are built as these frozen,
-slotted dataclasses instead (~3 us), from the row's columns in field order
+page's CPU. Rows the read path only looks at are built as these slotted
+dataclasses instead, from the row's columns in field order
 (`from_row`, with `columns()` as the SELECT list; asyncpg decodes the types
 in C) or from the JSON Postgres makes of the row (`from_json`, `to_jsonb`,
 for kinds read as documents); the database's constraints already guarantee
@@ -63,8 +63,16 @@ def json_document(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _ts(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
+def _choice(
+    tier: str | None, pom_type: str | None, reasons: list[str] | None
+) -> tuple[Tier | None, PomTypeValue | None, list[OverrideReasonValue]]:
+    """The tier, recommended POM type and override reasons an allocation (or one of
+    its history events) recorded: the same three columns in both tables."""
+    return (
+        None if tier is None else _TIER[tier],
+        None if pom_type is None else _POM_TYPE[pom_type],
+        [_REASON[r] for r in reasons] if reasons else [],
+    )
 
 
 def _day(value: str | None) -> dt.date | None:
@@ -104,9 +112,7 @@ class AllocationView:
             p_at,
             s_id,
             s_name,
-            None if tier is None else _TIER[tier],
-            None if pom_type is None else _POM_TYPE[pom_type],
-            [_REASON[r] for r in reasons] if reasons else [],
+            *_choice(tier, pom_type, reasons),
             *row[10:],
         )
 
@@ -280,9 +286,7 @@ class AllocationEventView:
             s_name,
             prev_p,
             prev_s,
-            None if tier is None else _TIER[tier],
-            None if pom_type is None else _POM_TYPE[pom_type],
-            [_REASON[r] for r in reasons] if reasons else [],
+            *_choice(tier, pom_type, reasons),
             *row[14:],
         )
 

@@ -58,5 +58,5 @@ async def test_the_cache_is_bounded(validations: list[Any]) -> None:
         for e in schema.extensions
         if getattr(e, "func", None) is validation_cache.DocumentValidationCache
     )
-    assert len(extension.args[0].memo) <= 4
+    assert len(extension.args[0]) <= 4
     assert len(validations) == 20
