@@ -80,9 +80,6 @@ class Loaders:
         *,
         max_batch_size: int,
     ) -> None:
-        self._upstreams = upstreams
-        self._caches = caches
-
         # --- bulk reads ----------------------------------------------------
         # The batch functions of the loaders below. A page resolver knows all of
         # its keys at once and calls them directly: one call, without a
@@ -127,18 +124,32 @@ class Loaders:
         )
 
         # --- upstream ------------------------------------------------------
+        # The batch functions are partials of module functions, not bound methods:
+        # a loader holding a method of this object would make a reference cycle,
+        # and a request's loaders (with everything they read) would wait for the
+        # cyclic garbage collector instead of going when the request does.
+        rolls: list[PrisonRoll] = []
+        self.prisoners: Callable[[list[str]], Awaitable[list[Prisoner | None]]] = functools.partial(
+            _prisoners, upstreams, caches, rolls
+        )
+        """Prisoners by number (`prisoner_by_no`'s batch function, also a bulk read)."""
         self.prisoner_by_no: DataLoader[str, Prisoner | None] = DataLoader(
             load_fn=self.prisoners, max_batch_size=max_batch_size
         )
         # One key per request (the prison, its roll, its POM list): memoised, not
         # batched, so a cache hit costs no turn of the event loop (keyed_once.py).
-        self.roll_by_prison: KeyedOnce[str, PrisonRoll] = KeyedOnce(self._load_prison_roll)
-        self._rolls: list[PrisonRoll] = []
-        self.poms_by_prison: KeyedOnce[str, list[StaffRole]] = KeyedOnce(self._load_poms)
-        self.staff_by_id: DataLoader[int, StaffDetail | None] = DataLoader(
-            load_fn=self._load_staff, max_batch_size=max_batch_size
+        self.roll_by_prison: KeyedOnce[str, PrisonRoll] = KeyedOnce(
+            functools.partial(_prison_roll, upstreams, caches, rolls)
         )
-        self.agency_by_id: KeyedOnce[str, Agency | None] = KeyedOnce(self._load_agency)
+        self.poms_by_prison: KeyedOnce[str, list[StaffRole]] = KeyedOnce(
+            functools.partial(_poms, upstreams, caches)
+        )
+        self.staff_by_id: DataLoader[int, StaffDetail | None] = DataLoader(
+            load_fn=functools.partial(_staff, upstreams, caches), max_batch_size=max_batch_size
+        )
+        self.agency_by_id: KeyedOnce[str, Agency | None] = KeyedOnce(
+            functools.partial(_agency, upstreams, caches)
+        )
 
     async def allocation(self, offender_no: str) -> AllocationView | None:
         return (await self.owned_by_offender_no.load(offender_no)).allocation
@@ -146,49 +157,60 @@ class Loaders:
     async def case_information(self, offender_no: str) -> CaseInformationView | None:
         return (await self.owned_by_offender_no.load(offender_no)).case_information
 
-    async def prisoners(self, nos: list[str]) -> list[Prisoner | None]:
-        """Prisoners by number (`prisoner_by_no`'s batch function, also a bulk read):
-        rolls read by this request, the shared cache, then ONE upstream call for
-        the rest (chunked by the client to the batch size)."""
-        # Prisoners on a roll this request already read need no upstream call.
-        known: dict[str, Prisoner | None] = {
-            no: p for no in nos for roll in self._rolls if (p := roll.by_number.get(no))
-        }
-        missing = [no for no in nos if no not in known]
 
-        async def fetch(keys: list[str]) -> dict[str, Prisoner | None]:
-            found = await self._upstreams.prisoner_search.prisoners_by_numbers(keys)
-            return {p.prisonerNumber: p for p in found}
+async def _prisoners(
+    upstreams: Upstreams, caches: SharedCaches, rolls: list[PrisonRoll], nos: list[str]
+) -> list[Prisoner | None]:
+    """Prisoners by number: rolls read by this request (`rolls`), the shared cache,
+    then ONE upstream call for the rest (chunked by the client to the batch size)."""
+    # Prisoners on a roll this request already read need no upstream call.
+    known: dict[str, Prisoner | None] = {
+        no: p for no in nos for roll in rolls if (p := roll.by_number.get(no))
+    }
+    missing = [no for no in nos if no not in known]
 
-        if missing:
-            fetched = await self._caches.prisoner_by_no.get_many(missing, fetch, absent=None)
-            known.update(zip(missing, fetched, strict=True))
-        return [known.get(no) for no in nos]
+    async def fetch(keys: list[str]) -> dict[str, Prisoner | None]:
+        found = await upstreams.prisoner_search.prisoners_by_numbers(keys)
+        return {p.prisonerNumber: p for p in found}
 
-    async def _load_prison_roll(self, prison: str) -> PrisonRoll:
-        client = self._upstreams.prisoner_search
+    if missing:
+        fetched = await caches.prisoner_by_no.get_many(missing, fetch, absent=None)
+        known.update(zip(missing, fetched, strict=True))
+    return [known.get(no) for no in nos]
 
-        async def fetch(prison: str) -> PrisonRoll:
-            return PrisonRoll(prison, await client.all_prisoners_in_prison(prison))
 
-        roll = await self._caches.prisoners_by_prison.get(prison, _bind(fetch, prison))
-        self._rolls.append(roll)
-        return roll
+async def _prison_roll(
+    upstreams: Upstreams, caches: SharedCaches, rolls: list[PrisonRoll], prison: str
+) -> PrisonRoll:
+    """A prison's roll (shared cache first), remembered in `rolls` for `_prisoners`."""
+    client = upstreams.prisoner_search
 
-    async def _load_poms(self, prison: str) -> list[StaffRole]:
-        client = self._upstreams.prison_api
-        return await self._caches.poms_by_prison.get(prison, _bind(client.poms_at_prison, prison))
+    async def fetch(prison: str) -> PrisonRoll:
+        return PrisonRoll(prison, await client.all_prisoners_in_prison(prison))
 
-    async def _load_staff(self, ids: list[int]) -> list[StaffDetail | None]:
-        async def fetch(missing: list[int]) -> dict[int, StaffDetail | None]:
-            found = await self._upstreams.prison_api.staff_by_ids(missing)
-            return {s.staffId: s for s in found}
+    roll = await caches.prisoners_by_prison.get(prison, _bind(fetch, prison))
+    rolls.append(roll)
+    return roll
 
-        return await self._caches.staff_by_id.get_many(ids, fetch, absent=None)
 
-    async def _load_agency(self, code: str) -> Agency | None:
-        client = self._upstreams.prison_api
-        return await self._caches.agency_by_id.get(code, _bind(client.agency, code))
+async def _poms(upstreams: Upstreams, caches: SharedCaches, prison: str) -> list[StaffRole]:
+    client = upstreams.prison_api
+    return await caches.poms_by_prison.get(prison, _bind(client.poms_at_prison, prison))
+
+
+async def _staff(
+    upstreams: Upstreams, caches: SharedCaches, ids: list[int]
+) -> list[StaffDetail | None]:
+    async def fetch(missing: list[int]) -> dict[int, StaffDetail | None]:
+        found = await upstreams.prison_api.staff_by_ids(missing)
+        return {s.staffId: s for s in found}
+
+    return await caches.staff_by_id.get_many(ids, fetch, absent=None)
+
+
+async def _agency(upstreams: Upstreams, caches: SharedCaches, code: str) -> Agency | None:
+    client = upstreams.prison_api
+    return await caches.agency_by_id.get(code, _bind(client.agency, code))
 
 
 def _bind(fn: Callable[[K], Awaitable[V]], arg: K) -> Callable[[], Awaitable[V]]:

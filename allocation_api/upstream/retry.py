@@ -150,4 +150,10 @@ class RetryPolicy:
             before_sleep=log_retry,
             reraise=True,
         )
-        return await retrying(attempt)
+        try:
+            return await retrying(attempt)
+        finally:
+            # Tenacity keeps its pending actions (bound methods of `retrying`) on
+            # `retrying`: a reference cycle per upstream call, left to the cyclic
+            # garbage collector unless the actions are dropped.
+            retrying.iter_state.reset()

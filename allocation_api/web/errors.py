@@ -12,6 +12,7 @@ never a traceback).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLError
@@ -61,6 +62,28 @@ def format_error(error: GraphQLError, *, request_id: str, mask: bool) -> dict[st
         formatted["path"] = error.path
     formatted["extensions"] = extensions
     return formatted
+
+
+def release_tracebacks(errors: Iterable[BaseException]) -> None:
+    """Drop the tracebacks of answered errors and of the errors they wrap or follow.
+
+    A traceback holds the frames the error passed through, and those frames
+    hold the executor that collected the error: a reference cycle that kept a
+    failed request's objects (context, loaders, what they read) alive until
+    the cyclic garbage collector ran. Called once the errors are formatted
+    (and unexpected ones logged with their traceback).
+    """
+    pending = list(errors)
+    seen: set[int] = set()
+    while pending:
+        error = pending.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        error.__traceback__ = None
+        for linked in (getattr(error, "original_error", None), error.__cause__, error.__context__):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
 
 
 def request_error(message: str, code: str) -> dict[str, Any]:

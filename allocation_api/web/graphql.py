@@ -31,7 +31,7 @@ from allocation_api.auth.verify import bearer_token
 from allocation_api.context import Services, new_context
 from allocation_api.errors import AllocationApiError, Unauthenticated
 from allocation_api.upstream.retry import retry_budget
-from allocation_api.web.errors import format_error, request_error
+from allocation_api.web.errors import format_error, release_tracebacks, request_error
 from allocation_api.web.metrics import Metrics
 
 log = logging.getLogger("allocation_api.graphql")
@@ -190,6 +190,7 @@ class GraphQLEndpoint:
         if errors:
             mask = not settings.is_dev
             body["errors"] = [format_error(e, request_id=request_id, mask=mask) for e in errors]
+            release_tracebacks(errors)
         started_execution = result.data is not None or any(e.path is not None for e in errors)
         if started_execution:
             body["data"] = result.data

@@ -260,3 +260,21 @@ async def test_lists_of_objects_are_completed_inline_unless_unusual(
     result = await FAST.execute(DOCUMENT, variable_values={"s": scenario}, context_value={})
     assert not result.errors
     assert len(calls) == by_graphql_core, calls
+
+
+async def test_planned_objects_run_their_sub_selection_directly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Guard: below the root field, objects and list items skip graphql-core's
+    `collect_and_execute_subfields` (the scenarios above then compare that path)."""
+    calls: list[str] = []
+    original = FastExecutionContext.collect_and_execute_subfields
+
+    def counting(self: FastExecutionContext, return_type: Any, *args: Any) -> Any:
+        calls.append(return_type.name)
+        return original(self, return_type, *args)
+
+    monkeypatch.setattr(FastExecutionContext, "collect_and_execute_subfields", counting)
+    result = await FAST.execute(DOCUMENT, variable_values={"s": "plain"}, context_value={})
+    assert not result.errors
+    assert calls == ["Parent"]  # the root field's object: graphql-core completes it
