@@ -276,6 +276,9 @@ class _Step(NamedTuple):
     plain: frozenset[type] = frozenset()
     serialize: Callable[[Any], Any] | None = None
     unchanged: frozenset[type] = frozenset()
+    object_steps: list[_Step] | None = None
+    """For an object field: the steps of its sub-selection (`_sub_steps`), run in
+    the loop when the value is a plain instance of the object's class."""
 
 
 def _path(prev: Path | None, key: str | int, typename: str | None) -> Path:
@@ -369,6 +372,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if plan is None:
                     steps.append(_Step(response_name, field_details_list))
                     continue
+                object_steps = None
+                if plan.kind is _Kind.OBJECT and plan.item_class is not None:
+                    object_steps = self._sub_steps(
+                        plan.named_type,  # type: ignore[arg-type]
+                        field_details_list,
+                    )
                 steps.append(
                     _Step(
                         response_name,
@@ -379,6 +388,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         plan.plain,
                         plan.serialize,
                         plan.unchanged,
+                        object_steps,
                     )
                 )
         cache[id(grouped_field_set)] = (grouped_field_set, parent_type, steps)
@@ -433,10 +443,19 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         steps: list[_Step],
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        """graphql-core 3.3's `execute_fields`, with planned fields executed inline."""
+        """graphql-core 3.3's `execute_fields`, with planned fields executed inline.
+
+        Leaves read from an attribute, and the plain outcomes of the other planned
+        fields (a plain leaf, an instance of the object type's class, whose
+        sub-selection's steps run at once), are completed in the loop itself; a
+        page's 50 nodes make about 200 such fields. Everything else goes to
+        `_execute_inline` / `_complete_inline`, with the same error handling.
+        """
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
+        result: Any
+        completed: Any
         try:
             for (
                 response_name,
@@ -447,9 +466,68 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plain,
                 serialize,
                 unchanged,
+                object_steps,
             ) in steps:
                 if plan is not None:
-                    if leaf_attribute is not None:
+                    if leaf_attribute is None:
+                        # Resolved once, here; the common outcomes (an object's
+                        # sub-selection, a plain leaf) completed in the loop, the
+                        # rest by `_complete_inline`, as `_execute_inline` would.
+                        try:
+                            value = self._resolve_inline(plan, source_value)
+                        except Exception as raw_error:
+                            self.handle_field_error(
+                                raw_error,
+                                plan.field_def.type,
+                                field_details_list,
+                                _path(path, response_name, parent_type.name),
+                            )
+                            results[response_name] = None
+                            continue
+                        if (
+                            object_steps is not None
+                            and type(value) is plan.item_class
+                            and position_context is None
+                        ):
+                            field_path = _path(path, response_name, parent_type.name)
+                            try:
+                                completed = self._run_steps(
+                                    plan.named_type,  # type: ignore[arg-type]
+                                    value,
+                                    field_path,
+                                    object_steps,
+                                    None,
+                                )
+                            except Exception as raw_error:
+                                self.handle_field_error(
+                                    raw_error, plan.field_def.type, field_details_list, field_path
+                                )
+                                completed = None
+                            if completed is None or type(completed) is dict:
+                                results[response_name] = completed
+                                continue
+                            result = self._await_completed(
+                                completed, plan, field_details_list, field_path
+                            )
+                        else:
+                            if type(value) in plain:
+                                serialized = serialize(value)  # type: ignore[misc]
+                                if serialized is not None and serialized is not Undefined:
+                                    results[response_name] = serialized
+                                    continue
+                            result = self._complete_inline(
+                                plan,
+                                value,
+                                parent_type,
+                                field_details_list,
+                                path,
+                                response_name,
+                                position_context,
+                            )
+                        results[response_name] = result
+                        if type(result) not in _NEVER_AWAITABLE and is_awaitable(result):
+                            awaitable_fields.append(response_name)
+                        continue
                         # The commonest field of all, without a call: an attribute
                         # holding a plain value. Anything else, failures included,
                         # goes to `_execute_inline`, which reads the attribute again
@@ -464,7 +542,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                                 results[response_name] = value
                                 continue
                             elif type(value) in plain:
-                                serialized = serialize(value)  # type: ignore[misc]
+                                serialized = serialize(value)
                                 if serialized is not None and serialized is not Undefined:
                                     results[response_name] = serialized
                                     continue
@@ -521,14 +599,45 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         handled here; anything else goes to graphql-core's own completion with a
         real info object, and every error is handled by `handle_field_error` at the
         field's path, exactly as `execute_field` does."""
+        try:
+            value = self._resolve_inline(plan, source)
+        except Exception as raw_error:
+            path = _path(parent_path, response_name, parent_type.name)
+            self.handle_field_error(raw_error, plan.field_def.type, field_details_list, path)
+            return None
+        return self._complete_inline(
+            plan,
+            value,
+            parent_type,
+            field_details_list,
+            parent_path,
+            response_name,
+            position_context,
+        )
+
+    def _resolve_inline(self, plan: _Inline, source: Any) -> Any:
+        """A planned field's value: its attribute (an `Unavailable` marker raises its
+        error) or its direct resolver's answer."""
+        if plan.attribute is not None:
+            value = getattr(source, plan.attribute)
+            if type(value) is Unavailable:
+                raise value.error
+            return value
+        return plan.direct(self.context_value, source)  # type: ignore[misc]
+
+    def _complete_inline(
+        self,
+        plan: _Inline,
+        value: Any,
+        parent_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        parent_path: Path | None,
+        response_name: str,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """The completion half of `_execute_inline`, for a value already resolved."""
         path: Path | None = None
         try:
-            if plan.attribute is not None:
-                value = getattr(source, plan.attribute)
-                if type(value) is Unavailable:
-                    raise value.error
-            else:
-                value = plan.direct(self.context_value, source)  # type: ignore[misc]
             if value is None:
                 if plan.nullable:
                     return None

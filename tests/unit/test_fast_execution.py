@@ -51,6 +51,8 @@ class Child:
 
 
 def _first_child(ctx: Any, source: Parent) -> object:
+    if source.first is not None:
+        return source.first(ctx)
     return source.children[0] if source.children else None
 
 
@@ -61,6 +63,8 @@ class Parent:
     must_child: Child
     children: list[Child]
     maybe_children: list[Child | None] | None
+    first: Private[Any] = None
+    """Replaces `first_child`'s answer when set: called with the context."""
 
     @strawberry.field(metadata=direct(_first_child))
     def first_child(self, info: strawberry.Info) -> Child | None:
@@ -93,6 +97,11 @@ def _boom(ctx: Any) -> str:
 async def _boom_later(ctx: Any) -> str:
     await asyncio.sleep(0)
     raise ValueError("label failed later")
+
+
+async def _child_later(ctx: Any) -> Child:
+    await asyncio.sleep(0)
+    return child(name="later")
 
 
 class Exploding:
@@ -152,6 +161,18 @@ SCENARIOS.update(
         "direct_raises": lambda: parent(child=child(behaviour=_boom)),
         "direct_raises_later": lambda: parent(child=child(behaviour=_boom_later)),
         "no_children": lambda: parent(children=[]),
+        # An object resolved by a direct resolver (`firstChild`).
+        "direct_object_raises": lambda: parent(first=_boom),
+        "direct_object_async": lambda: parent(first=_child_later),
+        "direct_object_raises_later": lambda: parent(first=_boom_later),
+        "direct_object_look_alike": lambda: parent(first=lambda ctx: Exploding()),
+        "direct_object_null_non_null_leaf": lambda: parent(first=lambda ctx: child(name=None)),
+        "direct_object_leaf_raises_later": lambda: parent(
+            first=lambda ctx: child(behaviour=_boom_later)
+        ),
+        "direct_object_unavailable": lambda: parent(
+            first=lambda ctx: unavailable(UpstreamUnavailable("down", upstream="prison-api"))
+        ),
         # Lists of objects (completed inline when every item is a Child).
         "list_items_async": lambda: parent(
             children=[child(behaviour=_later), child(), child(behaviour=_later)]
@@ -185,7 +206,7 @@ DOCUMENT = """query($s: String!) { parent(scenario: $s) {
   mustChild { name size label }
   children { name colour label strictLabel }
   maybeChildren { name size label strictLabel }
-  firstChild { name label }
+  firstChild { name label strictLabel }
   ... on Parent { child { name again: name } }
 } }"""
 
@@ -226,6 +247,7 @@ async def test_the_scenarios_do_reach_the_uncommon_outcomes() -> None:
         expected_errors = scenario not in {
             "plain",
             "direct_async",
+            "direct_object_async",
             "no_children",
             "enum_as_raw_value",
             "list_items_async",
