@@ -49,7 +49,7 @@ from bench.client import (
     set_latency,
     user_token,
 )
-from bench.floor import measure_floor
+from bench.floor import Floor, measure_floor
 from bench.load import LoadResult, run_python, run_wrk, wrk_path
 from bench.memory import distinct_documents
 from bench.operations import OPERATION_NAMES, Operation, build_operations
@@ -63,8 +63,9 @@ _DEFAULTS = {
     "concurrency": 8,
     "memory_docs": 10_000,
     "floor_iterations": 1000,
-    "floor_pairs": 3,
-    "pair_duration_s": 5.0,
+    "floor_pairs": 12,
+    "pair_duration_s": 1.0,
+    "pair_floor_iterations": 400,
 }
 _QUICK = {
     "prisoners": 300,
@@ -72,8 +73,9 @@ _QUICK = {
     "duration_s": 2.0,
     "memory_docs": 3000,
     "floor_iterations": 100,
-    "floor_pairs": 1,
+    "floor_pairs": 2,
     "pair_duration_s": 1.0,
+    "pair_floor_iterations": 100,
 }
 _SETTLE_S = 0.3  # let requests in flight at the end of a run finish before reading CPU
 
@@ -106,9 +108,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add(
         "--floor-pairs",
         type=int,
-        help="paired ratio: prisonPage loads each followed at once by the floor (default 3)",
+        help="paired ratio: prisonPage loads each followed at once by the floor (default 12)",
     )
-    add("--pair-duration-s", type=float, help="load duration of each pair (default 5)")
+    add("--pair-duration-s", type=float, help="load duration of each pair (default 1)")
+    add(
+        "--pair-floor-iterations",
+        type=int,
+        help="graphql-core executions of each pair's floor, one round (default 400, about 1 s)",
+    )
     add(
         "--api-setting",
         action="append",
@@ -333,15 +340,23 @@ class Runner:
         }
 
     async def floor_pairs(self, gql: GraphQL, op: Operation, page: Any) -> dict[str, Any]:
-        """The server/floor ratio from pairs measured seconds apart.
+        """The server/floor ratio from many short pairs, each a load then the floor.
 
-        The machine's speed drifts: on one shared 2-core VM the floor alone
-        measured 2.3 to 3.9 ms within the same hour, and the single ratio above
-        compares a load with a floor taken a minute later. Here each short
-        prisonPage load is followed at once by the floor, so a drift moves both
-        halves of a pair; the median pair is the number to quote.
+        The machine's speed drifts within seconds: under a steady load the
+        server's CPU per page moved between 2.8 and 6.5 ms from one half-second
+        to the next (a CPU-bound server: its throughput moved the other way), so
+        a floor measured a minute, or even ten seconds, after a load compares
+        two different machines. Here each pair is a short load (about a second)
+        followed at once by about a second of the floor, both read the same way
+        (one mean each, no best-of), and the median pair's ratio is the number
+        to quote. Also given: the pooled ratio (all pairs' server CPU over all
+        their requests, against all their floor executions).
         """
+        floor = Floor(op.query, dict(op.variables[0]), page)
+        iterations = self.args.pair_floor_iterations
         pairs: list[dict[str, float]] = []
+        server_s = requests = 0.0
+        floor_ms = 0.0
         for _ in range(self.args.floor_pairs):
             before = self.meters.api.seconds()
             result = await self.load(gql, op, self.args.pair_duration_s)
@@ -351,21 +366,34 @@ class Runner:
             if before is None or after is None or not result.requests or result.failures:
                 raise BenchError(f"paired ratio: unusable load ({result.failures} failures)")
             server = (after - before) * 1000 / result.requests
-            floor = measure_floor(op.query, dict(op.variables[0]), page, self.args.floor_iterations)
+            execute = floor.execute_ms(iterations, rounds=1)
+            full = floor.full_ms(max(1, iterations // 4), rounds=1)
+            server_s += after - before
+            requests += result.requests
+            floor_ms += execute
             pairs.append(
                 {
                     "server_cpu_ms_per_op": server,
-                    "execute_ms": floor.execute_ms,
-                    "full_ms": floor.full_ms,
-                    "vs_execute": server / floor.execute_ms,
-                    "vs_full": server / floor.full_ms,
+                    "requests": result.requests,
+                    "execute_ms": execute,
+                    "full_ms": full,
+                    "vs_execute": server / execute,
+                    "vs_full": server / full,
                 }
             )
+        ratios = sorted(p["vs_execute"] for p in pairs)
         return {
             "pairs": pairs,
             "duration_s": self.args.pair_duration_s,
-            "median_vs_execute": statistics.median(p["vs_execute"] for p in pairs),
+            "floor_iterations": iterations,
+            "median_vs_execute": statistics.median(ratios),
             "median_vs_full": statistics.median(p["vs_full"] for p in pairs),
+            "quartiles_vs_execute": (
+                statistics.quantiles(ratios, n=4, method="inclusive")
+                if len(ratios) > 1
+                else ratios * 3
+            ),
+            "pooled_vs_execute": (server_s * 1000 / requests) / (floor_ms / len(pairs)),
             # The pair whose load cost least, read as the floor itself is (the best
             # of its rounds, as `timeit` advises): the least disturbed window.
             "best": min(pairs, key=lambda p: p["server_cpu_ms_per_op"]),

@@ -158,13 +158,15 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
                 f"{p['server_cpu_ms_per_op']:.2f}/{p['execute_ms']:.2f} ms" for p in paired["pairs"]
             )
             best = paired["best"]
+            low, _, high = paired["quartiles_vs_execute"]
             out.append(
-                f"paired (each {paired['duration_s']:g} s load, then the floor at once): "
-                f"server/floor {paired['median_vs_execute']:.2f}x vs execute, "
-                f"{paired['median_vs_full']:.2f}x vs parse+validate+execute+encode "
-                f"(median of {len(paired['pairs'])}; least-disturbed pair "
-                f"{best['vs_execute']:.2f}x / {best['vs_full']:.2f}x; "
-                f"server/execute per pair: {each})"
+                f"paired ({len(paired['pairs'])} x a {paired['duration_s']:g} s load, then "
+                f"{paired['floor_iterations']} floor executions at once): server/floor "
+                f"{paired['median_vs_execute']:.2f}x vs execute (median pair; quartiles "
+                f"{low:.2f}-{high:.2f}x; pooled {paired['pooled_vs_execute']:.2f}x), "
+                f"{paired['median_vs_full']:.2f}x vs parse+validate+execute+encode; "
+                f"least-disturbed pair {best['vs_execute']:.2f}x / {best['vs_full']:.2f}x; "
+                f"server/execute per pair: {each}"
             )
     memory = results.get("memory")
     if memory:

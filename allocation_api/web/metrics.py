@@ -35,11 +35,17 @@ class Metrics:
             "SQL statements sent to Postgres while serving GraphQL",
             registry=self.registry,
         )
+        # `labels()` validates and looks the child up on every call; a handful of
+        # statuses ever occur, so their children are kept here.
+        self._requests_by_status: dict[int, Counter] = {}
 
     def observe_request(
         self, *, status: int, seconds: float, upstream_calls: int, store_calls: int
     ) -> None:
-        self.requests.labels(status=str(status)).inc()
+        requests = self._requests_by_status.get(status)
+        if requests is None:
+            requests = self._requests_by_status[status] = self.requests.labels(status=str(status))
+        requests.inc()
         self.latency.observe(seconds)
         self.upstream_calls.inc(upstream_calls)
         self.store_calls.inc(store_calls)
