@@ -394,6 +394,10 @@ class Runner:
                 else ratios * 3
             ),
             "pooled_vs_execute": (server_s * 1000 / requests) / (floor_ms / len(pairs)),
+            # Each side at its least disturbed: the cheapest load window against the
+            # fastest floor round (from any pair).
+            "least_vs_least_execute": min(p["server_cpu_ms_per_op"] for p in pairs)
+            / min(p["execute_ms"] for p in pairs),
             # The pair whose load cost least, read as the floor itself is (the best
             # of its rounds, as `timeit` advises): the least disturbed window.
             "best": min(pairs, key=lambda p: p["server_cpu_ms_per_op"]),
