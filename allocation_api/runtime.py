@@ -10,7 +10,11 @@ the cached prison rolls.
 
 So a serving process, once started, freezes what start-up made (those
 objects move to a permanent generation no collection traverses again) and
-raises the gen0 threshold. Reference counting still frees almost everything
+raises the gen0 threshold. Requests also leave no reference cycles behind
+(`tests/api/test_reference_cycles.py`), so their objects never count
+towards a collection: under a steady prison-page load the collector then
+did not run at all, where it had run every second or so (40 ms each, the
+slowest responses). Reference counting still frees almost everything
 at once; only reference cycles wait longer for a collection, which bounds the
 extra memory to about one threshold's worth of objects. Applied by `serve`,
 `dev` and the benchmark, never on import, so tests and library users keep
