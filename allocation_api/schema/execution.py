@@ -469,10 +469,41 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 object_steps,
             ) in steps:
                 if plan is not None:
-                    if leaf_attribute is None:
-                        # Resolved once, here; the common outcomes (an object's
-                        # sub-selection, a plain leaf) completed in the loop, the
-                        # rest by `_complete_inline`, as `_execute_inline` would.
+                    if leaf_attribute is not None:
+                        # The commonest field of all, without a call: an attribute
+                        # holding a plain value. Anything else, failures included,
+                        # goes to `_execute_inline`, which reads the attribute again
+                        # (reading has no effects) and handles it as graphql-core does.
+                        try:
+                            value = getattr(source_value, leaf_attribute)
+                            if value is None:
+                                if nullable:
+                                    results[response_name] = None
+                                    continue
+                            elif type(value) in unchanged:
+                                results[response_name] = value
+                                continue
+                            elif type(value) in plain:
+                                serialized = serialize(value)  # type: ignore[misc]
+                                if serialized is not None and serialized is not Undefined:
+                                    results[response_name] = serialized
+                                    continue
+                        except Exception:  # noqa: S110 - the general path decides, below
+                            pass
+                        result = self._execute_inline(
+                            plan,
+                            parent_type,
+                            source_value,
+                            field_details_list,
+                            path,
+                            response_name,
+                            position_context,
+                        )
+                    else:
+                        # Objects and direct-resolved leaves: resolved once, here;
+                        # the common outcomes (an object's sub-selection, a plain
+                        # leaf) completed in the loop, the rest by `_complete_inline`,
+                        # as `_execute_inline` would.
                         try:
                             value = self._resolve_inline(plan, source_value)
                         except Exception as raw_error:
@@ -524,39 +555,6 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                                 response_name,
                                 position_context,
                             )
-                        results[response_name] = result
-                        if type(result) not in _NEVER_AWAITABLE and is_awaitable(result):
-                            awaitable_fields.append(response_name)
-                        continue
-                        # The commonest field of all, without a call: an attribute
-                        # holding a plain value. Anything else, failures included,
-                        # goes to `_execute_inline`, which reads the attribute again
-                        # (reading has no effects) and handles it as graphql-core does.
-                        try:
-                            value = getattr(source_value, leaf_attribute)
-                            if value is None:
-                                if nullable:
-                                    results[response_name] = None
-                                    continue
-                            elif type(value) in unchanged:
-                                results[response_name] = value
-                                continue
-                            elif type(value) in plain:
-                                serialized = serialize(value)
-                                if serialized is not None and serialized is not Undefined:
-                                    results[response_name] = serialized
-                                    continue
-                        except Exception:  # noqa: S110 - the general path decides, below
-                            pass
-                    result = self._execute_inline(
-                        plan,
-                        parent_type,
-                        source_value,
-                        field_details_list,
-                        path,
-                        response_name,
-                        position_context,
-                    )
                 else:
                     result = self.execute_field(
                         parent_type,

@@ -300,3 +300,21 @@ async def test_planned_objects_run_their_sub_selection_directly(
     result = await FAST.execute(DOCUMENT, variable_values={"s": "plain"}, context_value={})
     assert not result.errors
     assert calls == ["Parent"]  # the root field's object: graphql-core completes it
+
+
+async def test_plain_outcomes_complete_in_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guard: plain leaves (read or direct-resolved) and objects complete in
+    `execute_fields`' own loop; `_execute_inline` is for the other outcomes."""
+    calls: list[str] = []
+    original = FastExecutionContext._execute_inline
+
+    def counting(self: FastExecutionContext, plan: Any, *args: Any) -> Any:
+        calls.append(plan.field_def.ast_node.name.value if plan.field_def.ast_node else "?")
+        return original(self, plan, *args)
+
+    monkeypatch.setattr(FastExecutionContext, "_execute_inline", counting)
+    result = await FAST.execute(DOCUMENT, variable_values={"s": "plain"}, context_value={})
+    assert not result.errors
+    assert calls == []
+    await FAST.execute(DOCUMENT, variable_values={"s": "null_non_null_leaf"}, context_value={})
+    assert calls  # a null in a non-null leaf does go there
