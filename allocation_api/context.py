@@ -8,7 +8,6 @@ Europe/London, so every rule in one response agrees).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.auth.identity import Identity
+from allocation_api.resolvers.keyed_once import KeyedOnce
 from allocation_api.resolvers.loaders import Loaders
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.rules.handover import Handover
@@ -66,7 +66,7 @@ class RequestContext:
     _caseloads: frozenset[str] | None = None
     _own_staff_id: int | None = None
     _own_staff_id_known: bool = False
-    _memo: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+    _memo: KeyedOnce[Hashable, Any] = field(default_factory=KeyedOnce)
     handovers: dict[str, Handover] = field(default_factory=dict)
     """Handover results by prisoner number (pure, so computing one twice is harmless)."""
 
@@ -82,13 +82,10 @@ class RequestContext:
         """Compute `key` once per request; concurrent callers share the result.
 
         For derived values several fields need (a prison's roster, a prisoner's
-        handover), which DataLoaders would otherwise compute per field.
+        handover), which DataLoaders would otherwise compute per field. The first
+        caller computes it, without a task of its own (`KeyedOnce`).
         """
-        future = self._memo.get(key)
-        if future is None:
-            future = asyncio.ensure_future(compute())
-            self._memo[key] = future
-        return cast(T, await future)
+        return cast(T, await self._memo.run(key, lambda _key: compute()))
 
     async def caseloads(self) -> frozenset[str]:
         """Prisons the calling user may see (NOMIS caseloads); empty for client tokens."""

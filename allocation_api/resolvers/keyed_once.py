@@ -8,6 +8,7 @@ suspending at all: the batching only cost loop turns (a few per page). Here
 the first caller runs the lookup at once; concurrent callers of the same key
 await the same future; later callers get the memoised outcome (a value, or the
 same error, as a DataLoader would give) without suspending.
+`RequestContext.once` (derived values memoised per request) is one too.
 """
 
 from __future__ import annotations
@@ -21,22 +22,28 @@ V = TypeVar("V")
 
 
 class KeyedOnce(Generic[K, V]):
-    """`load(key)` runs `fetch(key)` once per key for the life of this object (one request)."""
+    """`load(key)` runs `fetch(key)` once per key for the life of this object (one
+    request); `run(key, fetch)` is the same with the lookup given per call (for
+    `RequestContext.once`, whose keys each compute something different)."""
 
     __slots__ = ("_fetch", "_outcomes")
 
-    def __init__(self, fetch: Callable[[K], Awaitable[V]]) -> None:
+    def __init__(self, fetch: Callable[[K], Awaitable[V]] | None = None) -> None:
         self._fetch = fetch
         self._outcomes: dict[K, asyncio.Future[V]] = {}
 
     async def load(self, key: K) -> V:
+        assert self._fetch is not None, "made without a fetch: use run(key, fetch)"
+        return await self.run(key, self._fetch)
+
+    async def run(self, key: K, fetch: Callable[[K], Awaitable[V]]) -> V:
         outcome = self._outcomes.get(key)
         if outcome is not None:
             return await outcome  # a finished future returns without suspending
         outcome = asyncio.get_running_loop().create_future()
         self._outcomes[key] = outcome
         try:
-            value = await self._fetch(key)
+            value = await fetch(key)
         except Exception as error:
             outcome.set_exception(error)
             outcome.exception()  # retrieved here: no "never retrieved" warning if unshared

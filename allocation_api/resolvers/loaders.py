@@ -107,20 +107,8 @@ class Loaders:
         self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetailView | None] = DataLoader(
             load_fn=self.pom_details
         )
-
-        async def load_caseloads(keys: list[tuple[int, str]]) -> list[list[AllocationView]]:
-            by_prison: dict[str, list[int]] = {}
-            for staff_id, prison in keys:
-                by_prison.setdefault(prison, []).append(staff_id)
-            found: dict[tuple[int, str], list[AllocationView]] = {}
-            for prison, staff_ids in by_prison.items():
-                rows = await repo.caseloads_by_staff_ids(reader, prison, staff_ids)
-                for staff_id in staff_ids:
-                    found[(staff_id, prison)] = rows.get(staff_id, [])
-            return [found[key] for key in keys]
-
         self.caseload_by_staff_and_prison: DataLoader[tuple[int, str], list[AllocationView]] = (
-            DataLoader(load_fn=load_caseloads)
+            DataLoader(load_fn=functools.partial(_caseloads, reader))
         )
 
         # --- upstream ------------------------------------------------------
@@ -156,6 +144,19 @@ class Loaders:
 
     async def case_information(self, offender_no: str) -> CaseInformationView | None:
         return (await self.owned_by_offender_no.load(offender_no)).case_information
+
+
+async def _caseloads(reader: Reader, keys: list[tuple[int, str]]) -> list[list[AllocationView]]:
+    """Caseloads by (staff id, prison): one statement per prison among the keys."""
+    by_prison: dict[str, list[int]] = {}
+    for staff_id, prison in keys:
+        by_prison.setdefault(prison, []).append(staff_id)
+    found: dict[tuple[int, str], list[AllocationView]] = {}
+    for prison, staff_ids in by_prison.items():
+        rows = await repo.caseloads_by_staff_ids(reader, prison, staff_ids)
+        for staff_id in staff_ids:
+            found[(staff_id, prison)] = rows.get(staff_id, [])
+    return [found[key] for key in keys]
 
 
 async def _prisoners(

@@ -99,7 +99,7 @@ def known_handover_result(
 async def handover_result(ctx: RequestContext, record: Prisoner) -> HandoverResult:
     """The handover rules' answer for one prisoner, computed once per request.
 
-    Memoised in a plain dict rather than `ctx.once`: no task per prisoner, and
+    Memoised in a plain dict rather than `ctx.once`: no future per prisoner, and
     the rules are pure, so two fields racing for one prisoner only compute twice.
     """
     found = ctx.handovers.get(record.prisonerNumber)

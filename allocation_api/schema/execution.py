@@ -40,7 +40,7 @@ import enum
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from graphql import (
     GraphQLBoolean,
@@ -292,15 +292,27 @@ _new_tuple: Callable[[type[Path], tuple[Any, ...]], Path] = tuple.__new__
 _NEVER_AWAITABLE: frozenset[type] = frozenset({str, int, float, bool, dict, list, type(None)})
 
 
-async def _settle(values: Any, keys: Sequence[Any]) -> None:
-    """Replace each awaitable `values[key]` by its result (concurrently when several),
-    as graphql-core settles the awaitable fields of an object or items of a list."""
-    if len(keys) == 1:
-        values[keys[0]] = await values[keys[0]]
-        return
-    awaited = await gather_with_cancel(*(values[key] for key in keys))
-    for key, value in zip(keys, awaited, strict=True):
-        values[key] = value
+T = TypeVar("T", dict[str, Any], list[Any])
+
+
+def _settled(values: T, keys: list[Any]) -> AwaitableOrValue[T]:
+    """`values` (a dict of fields or a list of items) once each awaitable
+    `values[key]` is replaced by its result, concurrently when several: at once
+    when `keys` is empty, else as an awaitable, as graphql-core settles the
+    awaitable fields of an object or items of a list."""
+    if not keys:
+        return values
+
+    async def settle() -> T:
+        if len(keys) == 1:
+            values[keys[0]] = await values[keys[0]]
+            return values
+        awaited = await gather_with_cancel(*(values[key] for key in keys))
+        for key, value in zip(keys, awaited, strict=True):
+            values[key] = value
+        return values
+
+    return settle()
 
 
 def _unchanged_by(leaf: Any) -> frozenset[type]:
@@ -538,7 +550,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                                 results[response_name] = completed
                                 continue
                             result = self._await_completed(
-                                completed, plan, field_details_list, field_path
+                                completed, plan.field_def.type, field_details_list, field_path
                             )
                         else:
                             if type(value) in plain:
@@ -573,14 +585,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 self.settle_in_background([results[field] for field in awaitable_fields])
             raise
 
-        if not awaitable_fields:
-            return results
-
-        async def get_results() -> dict[str, Any]:
-            await _settle(results, awaitable_fields)
-            return results
-
-        return get_results()
+        return _settled(results, awaitable_fields)
 
     def _execute_inline(
         self,
@@ -653,7 +658,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         plan, value, field_details_list, path, position_context
                     )
                     if self.is_awaitable(listed):
-                        return self._await_completed(listed, plan, field_details_list, path)
+                        return self._await_completed(
+                            listed, plan.field_def.type, field_details_list, path
+                        )
                     return listed
             elif type(value) is plan.item_class or (
                 not isinstance(value, Exception) and not self.is_awaitable(value)
@@ -674,7 +681,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if type(completed) is dict:  # the sub-selection finished synchronously
                     return completed
                 if self.is_awaitable(completed):
-                    return self._await_completed(completed, plan, field_details_list, path)
+                    return self._await_completed(
+                        completed, plan.field_def.type, field_details_list, path
+                    )
                 return completed
             # The uncommon outcomes: graphql-core completes (and raises) as it always does.
             path = path or _path(parent_path, response_name, parent_type.name)
@@ -690,7 +699,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return_type, field_details_list, info, path, value, position_context
             )
             if self.is_awaitable(completed):
-                return self._await_completed(completed, plan, field_details_list, path)
+                return self._await_completed(
+                    completed, plan.field_def.type, field_details_list, path
+                )
             return completed
         except Exception as raw_error:
             path = path or _path(parent_path, response_name, parent_type.name)
@@ -736,7 +747,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     continue
                 if type(done) is not dict and is_awaitable(done):
                     completed.append(
-                        self._await_item(done, item_type, field_details_list, item_path)
+                        self._await_completed(done, item_type, field_details_list, item_path)
                     )
                     awaitable_indices.append(index)
                 else:
@@ -746,37 +757,18 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 self.settle_in_background([completed[index] for index in awaitable_indices])
             raise
 
-        if not awaitable_indices:
-            return completed
-
-        async def get_completed() -> list[Any]:
-            await _settle(completed, awaitable_indices)
-            return completed
-
-        return get_completed()
-
-    async def _await_item(
-        self,
-        done: Awaitable[Any],
-        item_type: Any,
-        field_details_list: FieldDetailsList,
-        item_path: Path,
-    ) -> Any:
-        try:
-            return await done
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
-            return None
+        return _settled(completed, awaitable_indices)
 
     async def _await_completed(
         self,
         completed: Awaitable[Any],
-        plan: _Inline,
+        return_type: Any,
         field_details_list: FieldDetailsList,
         path: Path,
     ) -> Any:
+        """Await a field's (or list item's) completion; an error is handled at `path`."""
         try:
             return await completed
         except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.field_def.type, field_details_list, path)
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None

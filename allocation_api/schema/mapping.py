@@ -257,11 +257,10 @@ def pom_unavailable(
     error: AllocationApiError,
 ) -> t.Pom:
     gone = unavailable(error)
-    if isinstance(detail, NotRead):
-        status, pattern = _DETAIL_NOT_READ, _DETAIL_NOT_READ
-    else:
-        status = PomStatus(str(detail.status)) if detail else PomStatus.ACTIVE
-        pattern = float(detail.working_pattern) if detail else 1.0
+    # Without NOMIS, a POM with no recorded details is taken as active, full time.
+    status, pattern = (
+        (PomStatus.ACTIVE, 1.0) if detail is None else _detail_fields(detail, role=None)
+    )
     return t.Pom(
         staff_id=staff_id,
         prison_code=prison_code,
