@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     max_page_size: int = Field(100, ge=1, le=1000)
     max_operations: int = Field(1, ge=1)
     max_body_bytes: int = Field(100_000, ge=1000)
+    cost_budget_manager: int = Field(200_000, ge=1)
+    """Largest query cost (schema/cost.py) for a user with ROLE_ALLOC_MGR."""
+    cost_budget_pom: int = Field(100_000, ge=1)
+    """Largest query cost for a POM (ROLE_ALLOC_CASE_MGR), who reads only their own cases."""
+    cost_budget_client: int = Field(200_000, ge=1)
+    """Largest query cost for a client token with ROLE_VIEW_POM_ALLOCATIONS."""
+    max_response_bytes: int = Field(8_000_000, ge=1000)
+    """Largest encoded GraphQL response body; a larger one is replaced by RESPONSE_TOO_LARGE."""
+    request_deadline_s: float = Field(25.0, gt=0)
+    """Time one GraphQL request may take, from arrival: under a typical 30 s proxy timeout."""
     query_cache_size: int = Field(1000, ge=0)
     fast_execution: bool = True
     """Hot fields skip strawberry's per-field wrappers (schema/execution.py); off = plain."""

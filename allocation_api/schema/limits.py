@@ -8,12 +8,14 @@ SQL call) runs:
 |----------------------------|------------------|--------------|------------------------|
 | lexical tokens             | `max_tokens`     | parse        | `MaxTokensLimiter`     |
 | operations per document    | `max_operations` | after parse  | `OperationCountLimiter`|
-| nesting depth              | `max_depth`      | validation   | `QueryDepthLimiter`    |
+| nesting depth              | `max_depth`      | validation   | `depth_rule`           |
 | aliases                    | `max_aliases`    | validation   | `MaxAliasesLimiter`    |
 | literal `first:` page size | `max_page_size`  | validation   | `page_size_rule`       |
 | `first: $var` page size    | `max_page_size`  | after validation | `PageSizeVariableLimiter` |
+| query cost per role        | `cost_budget_*`  | after validation | `cost.QueryCostLimiter` |
 
-Strawberry's built-ins are used where they exist. The validation rules are
+Strawberry's built-ins are used where they exist (not for depth: its
+limiter counts the root field as level 0). The validation rules are
 built once per `limit_extensions` call (not per request), so the validation
 cache (`validation_cache.py`), keyed on the rule classes, keeps hitting.
 
@@ -37,9 +39,13 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
+    InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
+    SelectionSetNode,
     ValidationRule,
     VariableNode,
     Visitor,
@@ -50,12 +56,12 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
 
 from allocation_api.caching import BoundedMemo
 from allocation_api.errors import ValidationFailed
+from allocation_api.schema.cost import CostMemo, QueryCostLimiter
 from allocation_api.settings import Settings
 
 ExtensionFactory = Callable[[], SchemaExtension]
@@ -67,6 +73,7 @@ PAGE_SIZE_ARGUMENT = "first"
 PAGE_SIZE_TOO_LARGE = "PAGE_SIZE_TOO_LARGE"
 PAGE_SIZE_NEGATIVE = "PAGE_SIZE_NEGATIVE"
 TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
+TOO_DEEP = "TOO_DEEP"
 
 
 def _page_size_problem(first: int, max_page_size: int) -> tuple[str, str] | None:
@@ -230,29 +237,78 @@ class PageSizeVariableLimiter(SchemaExtension):
                 )
 
 
-def _depth_rules(max_depth: int) -> list[type[ASTValidationRule]]:
-    """Strawberry's depth rule, made safe against spreads of undefined fragments.
+def _height(
+    selection_set: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    heights: dict[str, int],
+    expanding: set[str],
+) -> int:
+    """Levels of fields in `selection_set` (a leaf field is one level).
 
-    The built-in rule raises KeyError on `...Missing`; graphql's own
-    KnownFragmentNamesRule already reports that document clearly, so the
-    depth rule simply stands aside for it.
+    Fragments count where they are spread, each measured once (`heights`);
+    introspection fields (`__schema`, `__type`) count one level, their depth
+    is the schema's, not the caller's. Unknown and cyclic spreads count 0:
+    graphql's own rules report those documents.
     """
-    (depth_rule,) = QueryDepthLimiter(max_depth=max_depth).validation_rules
+    deepest = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            name = selection.name.value
+            below = 0
+            if selection.selection_set is not None and not name.startswith("__"):
+                below = _height(selection.selection_set, fragments, heights, expanding)
+            deepest = max(deepest, 1 + below)
+        elif isinstance(selection, InlineFragmentNode):
+            deepest = max(deepest, _height(selection.selection_set, fragments, heights, expanding))
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is None or name in expanding:
+                continue
+            if name not in heights:
+                expanding.add(name)
+                heights[name] = _height(fragment.selection_set, fragments, heights, expanding)
+                expanding.discard(name)
+            deepest = max(deepest, heights[name])
+    return deepest
 
-    class SafeDepthRule(depth_rule):  # type: ignore[valid-type,misc]
-        def __init__(self, context: Any) -> None:
-            try:
-                super().__init__(context)
-            except KeyError:
-                ValidationRule.__init__(self, context)
 
-    return [SafeDepthRule]
+def depth_rule(max_depth: int) -> type[ValidationRule]:
+    """A validation rule refusing operations nesting fields more than `max_depth` levels.
+
+    The root fields are level 1, so `max_depth` levels pass and one more
+    fails. (Strawberry's `QueryDepthLimiter` counts the root field as 0 and
+    so lets `max_depth + 1` levels through.)
+    """
+
+    class DepthRule(ValidationRule):
+        def enter_document(self, node: DocumentNode, *_args: Any) -> None:
+            fragments = {
+                d.name.value: d for d in node.definitions if isinstance(d, FragmentDefinitionNode)
+            }
+            heights: dict[str, int] = {}
+            for definition in node.definitions:
+                if not isinstance(definition, OperationDefinitionNode):
+                    continue
+                depth = _height(definition.selection_set, fragments, heights, set())
+                if depth > max_depth:
+                    name = definition.name.value if definition.name else "anonymous"
+                    self.report_error(
+                        GraphQLError(
+                            f"'{name}' exceeds maximum operation depth of {max_depth} "
+                            f"({depth} levels of fields)",
+                            definition,
+                            extensions={"code": TOO_DEEP},
+                        )
+                    )
+
+    return DepthRule
 
 
 def limit_extensions(settings: Settings) -> list[ExtensionFactory]:
     """The extensions enforcing the configured query limits (for every mode)."""
     rules: list[type[ASTValidationRule]] = [
-        *_depth_rules(settings.max_depth),
+        depth_rule(settings.max_depth),
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
         page_size_rule(settings.max_page_size),
     ]
@@ -260,6 +316,14 @@ def limit_extensions(settings: Settings) -> list[ExtensionFactory]:
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         functools.partial(OperationCountLimiter, settings.max_operations),
         functools.partial(AddValidationRules, rules),
+        # Listed before the page-size check so that it runs after it: strawberry
+        # leaves the validation hooks in reverse order.
+        functools.partial(
+            QueryCostLimiter,
+            settings,
+            CostMemo.sized(settings.query_cache_size),
+            report=settings.debug_extensions_on,
+        ),
         functools.partial(
             PageSizeVariableLimiter,
             settings.max_page_size,

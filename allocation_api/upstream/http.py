@@ -20,7 +20,9 @@ than GET and POST at the session itself, as a second line of defence.
 Each attempt of a call goes: bearer token -> circuit breaker -> one HTTP
 request; a 401 invalidates that token and the request is sent once more with
 a fresh one; the whole attempt is retried by `RetryPolicy` when the failure
-is transient. Every HTTP request (each attempt) is counted for the current
+is transient. Each attempt's timeout is the smaller of the upstream's own and
+the time left before the request's deadline (`retry.request_deadline`).
+Every HTTP request (each attempt) is counted for the current
 GraphQL request by `allocation_api.calls.count_upstream()`.
 """
 
@@ -47,7 +49,7 @@ from allocation_api.errors import (
 )
 from allocation_api.settings import Settings
 from allocation_api.upstream.breaker import BreakerState, CircuitBreaker
-from allocation_api.upstream.retry import RetryPolicy, is_retryable
+from allocation_api.upstream.retry import RetryPolicy, deadline_exceeded, is_retryable, time_left
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ ALLOWED_METHODS: Final = frozenset({"GET", "POST"})
 PING_PATH: Final = "/health/ping"
 PING_TIMEOUT_S: Final = 2.0
 _ERROR_DETAIL_CHARS = 200
+_DEADLINE_SLACK_S = 0.05
+"""A timeout this close to the request's deadline is the deadline's doing."""
 
 Params = Mapping[str, str | int] | Sequence[tuple[str, str | int]]
 
@@ -380,6 +384,14 @@ class UpstreamHttp:
             headers["Authorization"] = f"Bearer {token}"
         where = f"{request.method} {request.path}"
         status: int | None = None
+        # The request's deadline cuts this attempt's timeout to the time left.
+        left = time_left()
+        timeout = self._session.timeout
+        if left is not None:
+            if left <= 0:
+                raise deadline_exceeded(self.name, during=f" before {where}")
+            if timeout.total is None or left < timeout.total:
+                timeout = aiohttp.ClientTimeout(total=left, sock_connect=timeout.sock_connect)
         try:
             async with self._session.request(
                 request.method,
@@ -388,6 +400,7 @@ class UpstreamHttp:
                 headers=headers,
                 data=request.data,
                 allow_redirects=False,
+                timeout=timeout,
             ) as response:
                 status = response.status
                 raw = await response.read()
@@ -395,6 +408,9 @@ class UpstreamHttp:
                     CIMultiDict(response.headers)
                 )
         except TimeoutError as exc:
+            left = time_left()
+            if left is not None and left <= _DEADLINE_SLACK_S:
+                raise deadline_exceeded(self.name, during=f" during {where}") from exc
             raise UpstreamTimeout(f"{self.name}: {where} timed out", upstream=self.name) from exc
         except aiohttp.ClientPayloadError as exc:
             raise UpstreamRejected(

@@ -7,11 +7,26 @@ oversized body, 415 for a wrong content type, 400 with a GraphQL error body
 for bad JSON / bad request shape / documents that fail to parse or validate,
 and 200 once execution has started. Errors are formatted by `web/errors.py`.
 Each request binds a call counter (reported in `extensions.calls` when debug
-extensions are on) and an upstream retry budget.
+extensions are on), an upstream retry budget and a deadline.
+
+Two backstops bound what one request can take once it runs:
+
+* the deadline (`request_deadline_s`, from arrival): upstream calls never
+  outlive it (`upstream/retry.py`); should anything else keep the execution
+  running past it (plus `DEADLINE_GRACE_S`, which lets an upstream call cut
+  off at the deadline report at its own path first), the execution is
+  cancelled and the answer is a `DEADLINE_EXCEEDED` error without data;
+* the response size (`max_response_bytes`): a body that would encode larger
+  is replaced by a `RESPONSE_TOO_LARGE` error without data, never sent in
+  part. The query cost limit (`schema/cost.py`) refuses big documents before
+  they run; this catches what its estimates miss.
+
+Both answers keep HTTP 200 (execution had started) and `data: null`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -30,13 +45,19 @@ from allocation_api.auth.errors import JwksUnavailable
 from allocation_api.auth.verify import bearer_token
 from allocation_api.context import Services, new_context
 from allocation_api.errors import AllocationApiError, Unauthenticated
-from allocation_api.upstream.retry import retry_budget
+from allocation_api.schema.cost import answer_size
+from allocation_api.settings import Settings
+from allocation_api.upstream.retry import request_deadline, retry_budget
 from allocation_api.web.errors import format_error, release_tracebacks, request_error
 from allocation_api.web.metrics import Metrics
 
 log = logging.getLogger("allocation_api.graphql")
 
 JSON_TYPES = ("application/json", "application/graphql-response+json")
+DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
+DEADLINE_GRACE_S = 1.0
+"""How long after the deadline the outer guard cancels the execution (see above)."""
 
 
 class _Refused(Exception):
@@ -116,9 +137,13 @@ class GraphQLEndpoint:
         request_id = _request_id(request.headers.get("x-request-id"))
         started = time.perf_counter()
         status = 500
-        with calls.track_calls() as counter, retry_budget(settings.upstream_retry_budget):
+        with (
+            calls.track_calls() as counter,
+            retry_budget(settings.upstream_retry_budget),
+            request_deadline(settings.request_deadline_s) as deadline,
+        ):
             try:
-                response = await self._handle(request, services, request_id, counter)
+                response = await self._handle(request, services, request_id, counter, deadline.at)
                 status = response.status_code
             finally:
                 self.metrics.observe_request(
@@ -136,6 +161,7 @@ class GraphQLEndpoint:
         services: Services,
         request_id: str,
         counter: calls.CallCounter,
+        deadline_at: float,
     ) -> Response:
         settings = services.settings
         try:
@@ -162,11 +188,29 @@ class GraphQLEndpoint:
 
         context = new_context(services, identity, request_id)
         try:
-            result = await self.schema.execute(
-                parsed.query,
-                variable_values=parsed.variables,
-                context_value=context,
-                operation_name=parsed.operation_name,
+            async with asyncio.timeout_at(deadline_at + DEADLINE_GRACE_S):
+                result = await self.schema.execute(
+                    parsed.query,
+                    variable_values=parsed.variables,
+                    context_value=context,
+                    operation_name=parsed.operation_name,
+                )
+        except TimeoutError:
+            log.warning(
+                "GraphQL request %s cancelled at its deadline of %g s",
+                request_id,
+                settings.request_deadline_s,
+            )
+            return self._answer(
+                _without_data(
+                    f"The request did not complete within its deadline of "
+                    f"{settings.request_deadline_s:g} s",
+                    DEADLINE_EXCEEDED,
+                ),
+                200,
+                settings,
+                counter,
+                request_id,
             )
         except CannotGetOperationTypeError:
             # The document holds no operation to run (only fragments, or none named
@@ -194,9 +238,56 @@ class GraphQLEndpoint:
         started_execution = result.data is not None or any(e.path is not None for e in errors)
         if started_execution:
             body["data"] = result.data
+        cost: dict[str, int] | None = None
         if settings.debug_extensions_on:
-            body["extensions"] = {"calls": counter.as_dict(), "requestId": request_id}
-        return json_response(body, 200 if started_execution else 400)
+            requested = (result.extensions or {}).get("cost", {}).get("requested")
+            if requested is not None:
+                cost = {"requested": requested, "actual": answer_size(result.data)}
+        return self._answer(
+            body, 200 if started_execution else 400, settings, counter, request_id, cost
+        )
+
+    def _answer(
+        self,
+        body: dict[str, Any],
+        status: int,
+        settings: Settings,
+        counter: calls.CallCounter,
+        request_id: str,
+        cost: dict[str, int] | None = None,
+    ) -> Response:
+        """The encoded answer, or `RESPONSE_TOO_LARGE` if it would exceed the size cap."""
+        if settings.debug_extensions_on:
+            extensions: dict[str, Any] = {"calls": counter.as_dict(), "requestId": request_id}
+            if cost is not None:
+                extensions["cost"] = cost
+            body["extensions"] = extensions
+        encoded = orjson.dumps(body)
+        if len(encoded) > settings.max_response_bytes:
+            log.warning(
+                "GraphQL response of request %s was %d bytes, over the cap of %d: refused",
+                request_id,
+                len(encoded),
+                settings.max_response_bytes,
+            )
+            refused = _without_data(
+                f"The response would be larger than {settings.max_response_bytes} bytes: "
+                "ask for smaller pages or fewer fields",
+                RESPONSE_TOO_LARGE,
+                limit=settings.max_response_bytes,
+            )
+            if "extensions" in body:
+                refused["extensions"] = body["extensions"]
+            encoded = orjson.dumps(refused)
+        return Response(encoded, status_code=status, media_type="application/json")
+
+
+def _without_data(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    """An answer to a request whose execution started but yields no data."""
+    return {
+        "errors": [{"message": message, "extensions": {"code": code, **extensions}}],
+        "data": None,
+    }
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -45,7 +45,8 @@ CHAIN = (
 
 
 def _nested(fields: int) -> str:
-    """`fields` nested fields of CHAIN with a leaf below (the root field is depth 0)."""
+    """`fields` nested fields of CHAIN with a `__typename` leaf below: `fields + 1` levels
+    (the root field is level 1)."""
     inner = "__typename"
     for field in reversed(CHAIN[:fields]):
         inner = f"{field} {{ {inner} }}"
@@ -67,8 +68,8 @@ HOSTILE: dict[str, tuple[dict[str, Any], str]] = {
         "exceeds maximum operation depth of 12",
     ),
     "depth 13: one level past the limit": (
-        {"query": _nested(13)},
-        "exceeds maximum operation depth of 12",
+        {"query": _nested(12)},
+        "exceeds maximum operation depth of 12 (13 levels of fields)",
     ),
     "depth bomb through fragments": (
         {
@@ -166,8 +167,8 @@ async def test_hostile_document_is_refused_before_execution(
 
 
 async def test_limits_are_inclusive(api: RunningApi) -> None:
-    """The limits themselves are allowed: 30 aliases, first: 100, depth 12."""
-    body = await api.gql(_nested(12))
+    """The limits themselves are allowed: 30 aliases, first: 100, depth 12 (12 levels)."""
+    body = await api.gql(_nested(11))
     assert body["data"] == {"prisoner": None}, body
     body = await api.gql(_alias_bomb(30))
     assert "errors" not in body, body
