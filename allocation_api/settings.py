@@ -75,11 +75,11 @@ class Settings(BaseSettings):
     max_page_size: int = Field(100, ge=1, le=1000)
     max_operations: int = Field(1, ge=1)
     max_body_bytes: int = Field(100_000, ge=1000)
-    cost_budget_manager: int = Field(200_000, ge=1)
+    cost_budget_manager: int = Field(100_000, ge=1)
     """Largest query cost (schema/cost.py) for a user with ROLE_ALLOC_MGR."""
-    cost_budget_pom: int = Field(100_000, ge=1)
+    cost_budget_pom: int = Field(50_000, ge=1)
     """Largest query cost for a POM (ROLE_ALLOC_CASE_MGR), who reads only their own cases."""
-    cost_budget_client: int = Field(200_000, ge=1)
+    cost_budget_client: int = Field(100_000, ge=1)
     """Largest query cost for a client token with ROLE_VIEW_POM_ALLOCATIONS."""
     max_response_bytes: int = Field(8_000_000, ge=1000)
     """Largest encoded GraphQL response body; a larger one is replaced by RESPONSE_TOO_LARGE."""

@@ -122,16 +122,17 @@ async def test_depth_bomb_is_refused_before_execution() -> None:
 
 
 async def test_depth_limit_boundary() -> None:
-    # Depth counts fields below the root field: node (0) > child (1..n) > __typename (n+1).
+    # Depth counts levels of fields, the root field being level 1:
+    # node (1) > child (2..n+1) > __typename (n+2).
     def nested(children: int) -> str:
         return "{ node { " + "child { " * children + "__typename" + " }" * children + " } }"
 
-    at_limit = await PROD.execute(nested(4))
+    at_limit = await PROD.execute(nested(3))
     calls_at_limit = list(resolver_calls)
-    one_over = await PROD.execute(nested(5))
+    one_over = await PROD.execute(nested(4))
 
     assert at_limit.errors is None
-    assert calls_at_limit.count("child") == 4
+    assert calls_at_limit.count("child") == 3
     assert "maximum operation depth of 5" in _single_error(one_over)
     assert resolver_calls == calls_at_limit
 
