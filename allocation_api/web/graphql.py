@@ -47,14 +47,13 @@ from allocation_api.context import Services, new_context
 from allocation_api.errors import AllocationApiError, Unauthenticated
 from allocation_api.schema.cost import answer_size
 from allocation_api.settings import Settings
-from allocation_api.upstream.retry import request_deadline, retry_budget
+from allocation_api.upstream.retry import DEADLINE_EXCEEDED, request_deadline, retry_budget
 from allocation_api.web.errors import format_error, release_tracebacks, request_error
 from allocation_api.web.metrics import Metrics
 
 log = logging.getLogger("allocation_api.graphql")
 
 JSON_TYPES = ("application/json", "application/graphql-response+json")
-DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
 RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 DEADLINE_GRACE_S = 1.0
 """How long after the deadline the outer guard cancels the execution (see above)."""
