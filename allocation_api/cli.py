@@ -53,6 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from allocation_api.app import create_serving_app
+    from allocation_api.web.server import server_config
 
     settings = _settings(mode="serve")
     missing = settings.missing_for_serve()
@@ -63,15 +64,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    uvicorn.run(
+    config = server_config(
         create_serving_app(settings),
+        settings,
         host=args.host,
         port=args.port,
-        proxy_headers=True,
-        server_header=False,
         log_level="info",
+        proxy_headers=True,
     )
-    return 0
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 3  # uvicorn logs why start-up failed
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from allocation_api.devstack import request_token
 from allocation_api.settings import Settings
 from allocation_api.store.testing import database_for_tests
 from allocation_api.upstream.fakes import Sandbox, start_sandbox
+from allocation_api.web.server import server_config
 
 SANDBOX_CLIENT = ("allocation-api", "sandbox-secret")
 
@@ -134,9 +135,8 @@ class RunningApi:
 async def running_api(settings: Settings, sandbox: Sandbox) -> AsyncIterator[RunningApi]:
     app = create_app(settings)
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
+    # The server `serve` and `dev` run, with the same limits (web/server.py).
+    server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=port))
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
 
     async def serve() -> None:
