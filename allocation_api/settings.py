@@ -82,8 +82,9 @@ class Settings(BaseSettings):
     """Serving processes freeze start-up objects and use this gen0 threshold (runtime.py)."""
 
     # --- HTTP server limits (web/server.py) ------------------------------------
-    http_max_header_bytes: int = Field(16_384, ge=1024)
-    """Largest request line + headers; larger is answered 431 and the connection closed."""
+    http_max_header_bytes: int = Field(32_768, ge=1024)
+    """Largest request line + headers; larger is answered 431 and the connection closed.
+    Room for the longest token the verifier reads (16 KiB, auth/verify.py) and the rest."""
     http_max_headers: int = Field(100, ge=10)
     """Most header fields in one request; more is answered 431."""
     http_header_timeout_s: float = Field(10.0, gt=0)
