@@ -142,6 +142,7 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={500: internal_error})
     app.state.schema = schema
+    app.state.health_check = health.HealthCheck(settings.health_cache_s)
     return app
 
 

@@ -60,6 +60,8 @@ def settings_for(sandbox: Sandbox, database_url: str, **overrides: Any) -> Setti
         "upstream_total_timeout_s": 5.0,
         # Exact call counts in tests must not depend on what earlier tests cached.
         "cache_ttl_prisoners_s": 0,
+        # Tests that watch /health change (breakers, a database restart) see each change.
+        "health_cache_s": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
