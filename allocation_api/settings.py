@@ -8,6 +8,7 @@ Environment variables carry the prefix `ALLOCATION_API_`.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -121,6 +122,10 @@ class Settings(BaseSettings):
     sandbox_seed: int = 42
     sandbox_prisoners_per_prison: int = Field(300, ge=10)
     sandbox_latency_ms: int = Field(0, ge=0)
+
+    @property
+    def idempotency_retention(self) -> timedelta:
+        return timedelta(days=self.idempotency_retention_days)
 
     @property
     def is_dev(self) -> bool:
