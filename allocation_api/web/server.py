@@ -246,6 +246,7 @@ def server_config(
     host: str,
     port: int,
     log_level: str = "warning",
+    access_log: bool = True,
     proxy_headers: bool = False,
 ) -> uvicorn.Config:
     """The uvicorn configuration for `app`, with the limits of `settings`."""
@@ -259,5 +260,6 @@ def server_config(
         proxy_headers=proxy_headers,
         server_header=False,
         log_level=log_level,
+        access_log=access_log,
         lifespan="on",
     )
