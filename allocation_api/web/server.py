@@ -3,28 +3,31 @@
 `server_config(app, settings, host=..., port=...)` is the one place the server
 is configured; `serve`, `dev` and the tests' running API all use it.
 
-Why a protocol subclass and not another server. What uvicorn enforces by
-itself (0.3x-0.5x, read in its source):
+Why a protocol subclass and not another server. What uvicorn (0.55, read in
+its source) enforces by itself:
 
 - `timeout_keep_alive`: idle time *between* requests only, armed when a
   response completes. A connection that never finishes its first request
   (nothing sent, half a header, a trickled body) has no timer at all, and
   every byte received cancels the keep-alive timer (uvicorn issue #157 lists
-  "timeout-request-start" and "timeout-request-complete" as never done).
+  "timeout-request-start" and "timeout-request-complete"; neither exists).
 - `h11_max_incomplete_event_size` (h11 only, 16 KiB by default): bounds the
-  request line + headers, answered with a 400. The httptools parser has no
-  such limit and buffers a header of any size: a 64 MB header is parsed.
+  request line + headers, answered with a 400. httptools exposes no such
+  limit and buffers a header value of any size until it ends: a 64 MB header
+  is parsed. No setting counts header fields (uvicorn declined one).
 - `limit_concurrency`: answers 503 once a request's headers are complete and
-  too many connections or tasks exist. It accepts and keeps connections that
-  never complete a header, so it caps nothing for a slow client.
+  too many connections or tasks exist. Connections that never complete a
+  head are accepted and kept, so it caps nothing for a slow client.
 
-`hypercorn` enforces header size (h11) and has `read_timeout`, but runs on
-asyncio's own HTTP/1 stack about half as fast as httptools under uvloop (the
-benchmark is CPU-bound on this path); granian is a Rust server with its own
-lifecycle and signal handling that `dev` could not drive in-process. Keeping
-uvicorn's httptools protocol and adding the missing limits in `LimitedHttpProtocol`
-(a few counters and at most one timer per connection; a request whose head and
-body arrive in one read arms none) keeps the fast path as it is.
+hypercorn has `h11_max_incomplete_size` and `read_timeout`, but parses
+HTTP/1 with h11 in pure Python, where httptools uses llhttp in C; the
+service is CPU-bound on this path (the benchmark measures server CPU per
+request). granian runs its own Rust runtime and workers, so `dev` could not
+keep running the API in its own event loop beside the sandbox. Keeping
+uvicorn's httptools protocol and adding the missing limits in
+`LimitedHttpProtocol` (a few counters and at most one timer per connection; a
+request whose head and body arrive in one read arms none) keeps the fast
+path: the quick benchmark's CPU per request is the same within its noise.
 
 The limits (all settings, `http_*`):
 
