@@ -2,11 +2,14 @@
 
 The lifespan owns every long-lived resource (the embedded Postgres when no
 database URL is set, the SQLAlchemy engine, one aiohttp session per upstream,
-the JWKS cache) and closes them in reverse order on shutdown.
+the JWKS cache, the periodic purge of expired idempotency keys) and closes
+them in reverse order on shutdown.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -30,6 +33,7 @@ from allocation_api.schema.build import build_schema
 from allocation_api.settings import Settings
 from allocation_api.store.embedded import start_embedded
 from allocation_api.store.engine import create_engine, session_factory
+from allocation_api.store.idempotency import purge_periodically
 from allocation_api.store.migrate import run_migrations
 from allocation_api.store.read_pool import ReadPool
 from allocation_api.upstream import Upstreams
@@ -98,6 +102,12 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     )
 
 
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette:
     """The ASGI app. `dev_token` pre-fills GraphiQL's Authorization header (dev only)."""
     schema = build_schema(settings)
@@ -107,7 +117,19 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.services = await open_services(settings, stack)
+            app.state.services = services = await open_services(settings, stack)
+            if settings.idempotency_purge_interval_s > 0:
+                purging = asyncio.create_task(
+                    purge_periodically(
+                        services.engine,
+                        retention=settings.idempotency_retention,
+                        batch_size=settings.idempotency_purge_batch,
+                        interval_s=settings.idempotency_purge_interval_s,
+                    ),
+                    name="purge-idempotency-keys",
+                )
+                # Stopped before the engine it uses is disposed (the stack unwinds in reverse).
+                stack.push_async_callback(_stop, purging)
             yield
 
     async def graphql(request: Request) -> Response:
@@ -142,6 +164,7 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={500: internal_error})
     app.state.schema = schema
+    app.state.health_check = health.HealthCheck(settings.health_cache_s)
     return app
 
 

@@ -5,6 +5,7 @@
     allocation-api migrate                                apply database migrations
     allocation-api sandbox [--seed N] [--prisoners N]     only the fake upstreams
     allocation-api reconcile                              automatic deallocations (cron)
+    allocation-api purge-idempotency-keys                 delete expired idempotency keys
     allocation-api export-schema                          print the GraphQL SDL
     allocation-api token [--user U] [--role R ...] [--caseload C ...]
 
@@ -53,6 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from allocation_api.app import create_serving_app
+    from allocation_api.web.server import server_config
 
     settings = _settings(mode="serve")
     missing = settings.missing_for_serve()
@@ -63,15 +65,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    uvicorn.run(
+    config = server_config(
         create_serving_app(settings),
+        settings,
         host=args.host,
         port=args.port,
-        proxy_headers=True,
-        server_header=False,
         log_level="info",
+        proxy_headers=True,
     )
-    return 0
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 3  # uvicorn logs why start-up failed
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -139,6 +143,37 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge_idempotency_keys(args: argparse.Namespace) -> int:
+    """Delete idempotency keys older than the retention now (what `serve` does hourly);
+    safe beside running replicas. Prints {"deleted": n, "batches": n, "retentionDays": d}."""
+    from allocation_api.store.embedded import start_embedded
+    from allocation_api.store.engine import create_engine
+    from allocation_api.store.idempotency import purge_expired_idempotency_keys
+
+    settings = _settings()
+
+    async def run() -> dict[str, object]:
+        url = settings.database_url
+        server = None
+        if url is None:
+            server, url = await start_embedded(settings.data_dir)
+        engine = create_engine(url)
+        try:
+            report = await purge_expired_idempotency_keys(
+                engine,
+                retention=settings.idempotency_retention,
+                batch_size=settings.idempotency_purge_batch,
+            )
+        finally:
+            await engine.dispose()
+            if server is not None:
+                server.stop()
+        return {**report.as_dict(), "retentionDays": settings.idempotency_retention_days}
+
+    print(orjson.dumps(asyncio.run(run())).decode())
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from allocation_api.schema.build import build_schema
 
@@ -199,6 +234,10 @@ def parser() -> argparse.ArgumentParser:
         "reconcile", help="deallocate released / transferred / out-of-scope prisoners"
     ).set_defaults(func=cmd_reconcile)
 
+    sub.add_parser(
+        "purge-idempotency-keys", help="delete idempotency keys older than the retention"
+    ).set_defaults(func=cmd_purge_idempotency_keys)
+
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         func=cmd_export_schema
     )
@@ -213,7 +252,7 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-QUIET_COMMANDS = frozenset({"token", "export-schema"})
+QUIET_COMMANDS = frozenset({"token", "export-schema", "purge-idempotency-keys"})
 """Commands whose stdout is their product: only warnings go to the log."""
 
 CHATTY_LOGGERS = ("pgserver", "alembic.runtime.plugins", "alembic.runtime.migration")

@@ -27,6 +27,7 @@ from allocation_api.settings import Settings
 from allocation_api.store.embedded import start_embedded
 from allocation_api.store.migrate import run_migrations
 from allocation_api.upstream.fakes import Sandbox, start_sandbox
+from allocation_api.web.server import server_config
 
 log = logging.getLogger("allocation_api.dev")
 
@@ -204,15 +205,8 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
         )
         port = port or _free_port(host)
         api_url = f"http://{host}:{port}"
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_serving_app(app_settings, dev_token=token),
-                host=host,
-                port=port,
-                log_level="warning",
-                lifespan="on",
-            )
-        )
+        app = create_serving_app(app_settings, dev_token=token)
+        server = uvicorn.Server(server_config(app, app_settings, host=host, port=port))
         # This process handles SIGINT/SIGTERM itself (below) to stop everything in order.
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         serving = asyncio.create_task(server.serve())

@@ -6,13 +6,18 @@
 - `/health`: one component per dependency (Postgres, each upstream through
   its `/health/ping` with a short timeout, plus its circuit-breaker state;
   an upstream whose breaker is open is DOWN even if its ping answers);
-  status DOWN with 503 if any is down.
+  status DOWN with 503 if any is down. The check runs at most once per
+  `health_cache_s` (concurrent callers share one run), so no caller can make
+  the service ping its upstreams on every request; the components are shown
+  only to a caller with a valid bearer token (anyone else gets the status:
+  which dependency is down and how the breakers stand is for operators).
 - `/info`: name, version, git ref, mode. Never settings or secrets.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import orjson
@@ -20,7 +25,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from allocation_api import __version__
+from allocation_api.auth.verify import bearer_token
 from allocation_api.context import Services
+from allocation_api.errors import AuthError
 from allocation_api.store.engine import ping as ping_store
 
 
@@ -42,8 +49,34 @@ async def readiness(request: Request) -> Response:
     return _json({"status": "UP" if up else "DOWN"}, 200 if up else 503)
 
 
-async def health(request: Request) -> Response:
-    services: Services = request.app.state.services
+class HealthCheck:
+    """The last `/health` report, reused for `ttl_s`; one check runs at a time.
+
+    The check runs in its own task, so a caller that disconnects (and is
+    cancelled) does not cancel it for the others waiting on it."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self._ttl_s = ttl_s
+        self._report: dict[str, Any] | None = None
+        self._checked_at = 0.0
+        self._running: asyncio.Task[dict[str, Any]] | None = None
+
+    async def report(self, services: Services) -> dict[str, Any]:
+        if self._report is not None and time.monotonic() - self._checked_at < self._ttl_s:
+            return self._report
+        if self._running is None:
+            self._running = asyncio.create_task(_check(services), name="health-check")
+            self._running.add_done_callback(self._finished)
+        return await asyncio.shield(self._running)
+
+    def _finished(self, task: asyncio.Task[dict[str, Any]]) -> None:
+        self._running = None
+        if not task.cancelled() and task.exception() is None:
+            self._report = task.result()
+            self._checked_at = time.monotonic()
+
+
+async def _check(services: Services) -> dict[str, Any]:
     store_up, upstream_pings = await asyncio.gather(
         ping_store(services.engine), services.upstreams.pings()
     )
@@ -58,9 +91,29 @@ async def health(request: Request) -> Response:
             "details": {"circuitBreaker": breaker},
         }
     all_up = all(c["status"] == "UP" for c in components.values())
-    return _json(
-        {"status": "UP" if all_up else "DOWN", "components": components}, 200 if all_up else 503
-    )
+    return {"status": "UP" if all_up else "DOWN", "components": components}
+
+
+async def _authenticated(request: Request, services: Services) -> bool:
+    """A valid bearer token; a missing or rejected one (or no JWKS) is anonymous here."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return False
+    try:
+        await services.verifier.verify(bearer_token(header))
+    except AuthError:
+        return False
+    return True
+
+
+async def health(request: Request) -> Response:
+    services: Services = request.app.state.services
+    check: HealthCheck = request.app.state.health_check
+    report = await check.report(services)
+    status = 200 if report["status"] == "UP" else 503
+    if await _authenticated(request, services):
+        return _json(report, status)
+    return _json({"status": report["status"]}, status)
 
 
 async def info(request: Request) -> Response:

@@ -13,6 +13,12 @@ from allocation_api.errors import ValidationFailed
 
 _PREFIX = "pos:"
 DEFAULT_PAGE_SIZE = 50
+MAX_POSITION_DIGITS = 9
+"""No list this API pages holds a billion items; more digits is not a cursor it issued."""
+MAX_CURSOR_CHARS = 4 * -(-(len(_PREFIX) + MAX_POSITION_DIGITS) // 3)
+"""The longest cursor `encode_cursor` makes (base64 of prefix + digits): checked
+before decoding, so an over-long string costs nothing and cannot reach `int()`
+(whose digit limit raises ValueError past 4300 digits)."""
 
 
 def encode_cursor(position: int) -> str:
@@ -20,15 +26,25 @@ def encode_cursor(position: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        text = ""
-    if not text.startswith(_PREFIX) or not text[len(_PREFIX) :].isdigit():
+    """The position in `cursor`; INVALID_CURSOR (at `after`) for anything it did not issue."""
+    text = ""
+    if len(cursor) <= MAX_CURSOR_CHARS:
+        try:
+            text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
+        except (binascii.Error, UnicodeError, ValueError):
+            text = ""
+    digits = text[len(_PREFIX) :]
+    if (
+        not text.startswith(_PREFIX)
+        # isdecimal, not isdigit: superscripts are digits int() refuses
+        or not digits.isdecimal()
+        or not digits.isascii()
+        or len(digits) > MAX_POSITION_DIGITS
+    ):
         raise ValidationFailed(
             "The cursor is not one this API issued", code="INVALID_CURSOR", field="after"
         )
-    return int(text[len(_PREFIX) :])
+    return int(digits)
 
 
 def page_bounds(first: int | None, after: str | None, max_page_size: int) -> tuple[int, int]:

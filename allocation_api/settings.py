@@ -8,6 +8,7 @@ Environment variables carry the prefix `ALLOCATION_API_`.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -91,6 +92,31 @@ class Settings(BaseSettings):
     gc_gen0_threshold: int = Field(50_000, ge=0)
     """Serving processes freeze start-up objects and use this gen0 threshold (runtime.py)."""
 
+    # --- HTTP server limits (web/server.py) ------------------------------------
+    http_max_header_bytes: int = Field(32_768, ge=1024)
+    """Largest request line + headers; larger is answered 431 and the connection closed.
+    Room for the longest token the verifier reads (16 KiB, auth/verify.py) and the rest."""
+    http_max_headers: int = Field(100, ge=10)
+    """Most header fields in one request; more is answered 431."""
+    http_header_timeout_s: float = Field(10.0, gt=0)
+    """A request's head must arrive within this (from the connection or its first byte)."""
+    http_body_timeout_s: float = Field(30.0, gt=0)
+    """A request's body must arrive within this after its head (else 408, closed)."""
+    http_keep_alive_s: int = Field(5, ge=1)
+    """An idle kept-alive connection is closed after this."""
+    http_max_connections: int = Field(500, ge=1)
+    """Open connections per process; one more is answered 503 and closed."""
+
+    # --- health, idempotency --------------------------------------------------
+    health_cache_s: float = Field(5.0, ge=0)
+    """`/health` reuses its last check for this long (0: check on every call)."""
+    idempotency_retention_days: float = Field(7.0, gt=0)
+    """A stored mutation response is replayed for this long, then purged."""
+    idempotency_purge_interval_s: float = Field(3600.0, ge=0)
+    """How often `serve` and `dev` purge expired idempotency keys (0: never in-process)."""
+    idempotency_purge_batch: int = Field(1000, ge=1, le=100_000)
+    """Rows deleted per statement by the purge."""
+
     # --- callers' tokens -----------------------------------------------------
     token_issuer: str | None = None
     """Expected `iss` of callers' tokens; unset = <hmpps_auth_url>/auth/issuer."""
@@ -106,6 +132,10 @@ class Settings(BaseSettings):
     sandbox_seed: int = 42
     sandbox_prisoners_per_prison: int = Field(300, ge=10)
     sandbox_latency_ms: int = Field(0, ge=0)
+
+    @property
+    def idempotency_retention(self) -> timedelta:
+        return timedelta(days=self.idempotency_retention_days)
 
     @property
     def is_dev(self) -> bool:

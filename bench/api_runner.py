@@ -4,7 +4,8 @@ Dev mode because only then does every response carry `extensions.calls`
 (upstream requests and SQL statements per request), which the benchmark
 samples. Otherwise it is run as `allocation-api serve` runs it: one uvicorn
 worker, `create_serving_app(settings)` (garbage-collector tuning included),
-uvloop and httptools (uvicorn's defaults when installed), no server header.
+the server of `web/server.py` (uvloop, httptools with the connection limits),
+no server header.
 The access log is off: it would measure writing to stderr, not the service.
 
 The configuration arrives as the path of one JSON file (written by
@@ -30,6 +31,7 @@ import uvicorn
 
 from allocation_api.app import create_serving_app
 from allocation_api.settings import Settings
+from allocation_api.web.server import server_config
 
 _PROFILE_PREFIX = "/__bench/profile/"
 
@@ -138,15 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     app: Any = create_serving_app(settings)  # as `serve` does
     if config.get("profile"):
         app = ProfileControl(app)
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=int(config["port"]),
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        lifespan="on",
-    )
+    # The server `serve` runs, with its limits (allocation_api/web/server.py).
+    uvicorn.Server(
+        server_config(app, settings, host="127.0.0.1", port=int(config["port"]), access_log=False)
+    ).run()
     return 0
 
 

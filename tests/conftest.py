@@ -22,6 +22,7 @@ from allocation_api.devstack import request_token
 from allocation_api.settings import Settings
 from allocation_api.store.testing import database_for_tests
 from allocation_api.upstream.fakes import Sandbox, start_sandbox
+from allocation_api.web.server import server_config
 
 SANDBOX_CLIENT = ("allocation-api", "sandbox-secret")
 
@@ -59,6 +60,8 @@ def settings_for(sandbox: Sandbox, database_url: str, **overrides: Any) -> Setti
         "upstream_total_timeout_s": 5.0,
         # Exact call counts in tests must not depend on what earlier tests cached.
         "cache_ttl_prisoners_s": 0,
+        # Tests that watch /health change (breakers, a database restart) see each change.
+        "health_cache_s": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -134,9 +137,8 @@ class RunningApi:
 async def running_api(settings: Settings, sandbox: Sandbox) -> AsyncIterator[RunningApi]:
     app = create_app(settings)
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
+    # The server `serve` and `dev` run, with the same limits (web/server.py).
+    server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=port))
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
 
     async def serve() -> None:

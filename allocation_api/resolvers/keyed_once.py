@@ -24,7 +24,11 @@ V = TypeVar("V")
 class KeyedOnce(Generic[K, V]):
     """`load(key)` runs `fetch(key)` once per key for the life of this object (one
     request); `run(key, fetch)` is the same with the lookup given per call (for
-    `RequestContext.once`, whose keys each compute something different)."""
+    `RequestContext.once`, whose keys each compute something different).
+
+    A cancellation stays with the caller it was meant for: waiters await the
+    shared outcome shielded, and when the caller running the lookup is cancelled,
+    a concurrent caller that is not runs the lookup again."""
 
     __slots__ = ("_fetch", "_outcomes")
 
@@ -38,8 +42,19 @@ class KeyedOnce(Generic[K, V]):
 
     async def run(self, key: K, fetch: Callable[[K], Awaitable[V]]) -> V:
         outcome = self._outcomes.get(key)
-        if outcome is not None:
-            return await outcome  # a finished future returns without suspending
+        while outcome is not None:
+            if outcome.done():
+                return outcome.result()  # a finished lookup answers without suspending
+            try:
+                # Shielded: a waiter's own cancellation must not cancel the shared lookup.
+                return await asyncio.shield(outcome)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not outcome.cancelled() or (task is not None and task.cancelling()):
+                    raise  # this caller is being cancelled
+            # The caller running the lookup was cancelled, not this one: the key was
+            # forgotten, so the first waiter to get here runs the lookup again.
+            outcome = self._outcomes.get(key)
         outcome = asyncio.get_running_loop().create_future()
         self._outcomes[key] = outcome
         try:
@@ -49,7 +64,8 @@ class KeyedOnce(Generic[K, V]):
             outcome.exception()  # retrieved here: no "never retrieved" warning if unshared
             raise
         except BaseException:
-            # Cancelled: nothing was learnt; a later caller runs the lookup again.
+            # Cancelled: nothing was learnt. Waiters wake, and one whose own task is not
+            # being cancelled runs the lookup again (as does any later caller).
             del self._outcomes[key]
             outcome.cancel()
             raise

@@ -285,7 +285,9 @@ async def _write_allocation(
     async with translate_store_errors(), ctx.sessions() as session, session.begin():
         row = await repo.lock_allocation(session, offender_no, prison)
         if idempotency_key is not None:
-            seen = await repo.find_idempotent_response(session, idempotency_key, operation)
+            seen = await repo.find_idempotent_response(
+                session, idempotency_key, operation, retention=ctx.settings.idempotency_retention
+            )
             if seen is not None:
                 if seen.request_hash != fingerprint or seen.created_by_username != (
                     ctx.identity.username or ctx.identity.client_id
@@ -319,6 +321,7 @@ async def _write_allocation(
                     response=_snapshot(saved),
                     created_by_username=ctx.identity.username or ctx.identity.client_id,
                 ),
+                retention=ctx.settings.idempotency_retention,
             )
     forget(ctx.loaders.owned_by_offender_no, offender_no)
     forget(ctx.loaders.events_by_offender_no, offender_no)

@@ -29,14 +29,20 @@ INHERIT: dict[str, object] = {"permission": "inherit"}
 
 OFFENDER_NO = re.compile(r"^[A-Z][0-9]{4}[A-Z]{2}$")
 PRISON_CODE = re.compile(r"^[A-Z]{3}$")
+MAX_CODE_CHARS = 64
+"""Longer identifiers are refused before any normalising, and never echoed whole."""
+
+
+def _shown(value: str) -> str:
+    return repr(value) if len(value) <= MAX_CODE_CHARS else f"a {len(value)}-character value"
 
 
 def check_offender_no(value: str, field: str = "offenderNo") -> str:
     """Upper-case and validate a prisoner number (one letter, four digits, two letters)."""
-    normalised = value.strip().upper()
+    normalised = value.strip().upper() if len(value) <= MAX_CODE_CHARS else ""
     if not OFFENDER_NO.match(normalised):
         raise ValidationFailed(
-            f"{value!r} is not a prisoner number (expected e.g. A1234BC)",
+            f"{_shown(value)} is not a prisoner number (expected e.g. A1234BC)",
             code="INVALID_OFFENDER_NO",
             field=field,
         )
@@ -44,10 +50,10 @@ def check_offender_no(value: str, field: str = "offenderNo") -> str:
 
 
 def check_prison_code(value: str, field: str = "prisonCode") -> str:
-    normalised = value.strip().upper()
+    normalised = value.strip().upper() if len(value) <= MAX_CODE_CHARS else ""
     if not PRISON_CODE.match(normalised):
         raise ValidationFailed(
-            f"{value!r} is not a prison code (expected three letters, e.g. LEI)",
+            f"{_shown(value)} is not a prison code (expected three letters, e.g. LEI)",
             code="INVALID_PRISON_CODE",
             field=field,
         )

@@ -11,34 +11,71 @@ Use inside the mutation's transaction:
 
 `record_idempotent_response` waits for a concurrent transaction that is
 inserting the same key, so exactly one of two racing requests wins.
+
+Keys expire after a retention period (`idempotency_retention_days`, 7 days by
+default: clients retry within seconds or minutes, and a retry queue that has
+not delivered within a week is being replayed by hand, where a new key is
+right). An expired key is never replayed, even before the purge removes it,
+and a new request with that key takes its place. `purge_expired_idempotency_keys`
+deletes expired keys in bounded batches; two replicas running it at once split
+the rows between them (`FOR UPDATE SKIP LOCKED`) instead of waiting or
+deleting twice.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.store.failures import translate_store_errors
 from allocation_api.store.tables import IdempotencyKey
 
-__all__ = ["find_idempotent_response", "record_idempotent_response"]
+__all__ = [
+    "DEFAULT_RETENTION",
+    "PurgeReport",
+    "find_idempotent_response",
+    "purge_expired_idempotency_keys",
+    "purge_periodically",
+    "record_idempotent_response",
+]
+
+DEFAULT_RETENTION = timedelta(days=7)
+
+log = logging.getLogger("allocation_api.store.idempotency")
+
+
+def _cutoff(retention: timedelta) -> sa.ColumnElement[datetime]:
+    """Rows created before this have expired (the database's clock, one for all replicas)."""
+    return sa.func.now() - sa.literal(retention, sa.Interval())
 
 
 @translate_store_errors()
 async def find_idempotent_response(
-    session: AsyncSession, key: str, operation: str
+    session: AsyncSession, key: str, operation: str, *, retention: timedelta = DEFAULT_RETENTION
 ) -> IdempotencyKey | None:
-    """The stored response for (`key`, `operation`), if any (1 statement)."""
+    """The stored response for (`key`, `operation`) unless expired (1 statement)."""
     statement = select(IdempotencyKey).where(
-        col(IdempotencyKey.key) == key, col(IdempotencyKey.operation) == operation
+        col(IdempotencyKey.key) == key,
+        col(IdempotencyKey.operation) == operation,
+        col(IdempotencyKey.created_at) >= _cutoff(retention),
     )
     return (await session.exec(statement)).one_or_none()
 
 
 @translate_store_errors()
-async def record_idempotent_response(session: AsyncSession, row: IdempotencyKey) -> bool:
-    """Store a response unless one exists for the same key and operation (1 statement).
+async def record_idempotent_response(
+    session: AsyncSession, row: IdempotencyKey, *, retention: timedelta = DEFAULT_RETENTION
+) -> bool:
+    """Store a response unless an unexpired one exists for the same key and
+    operation; an expired one is replaced (1 statement).
 
     True when this call stored it; False when another request already had.
     """
@@ -48,15 +85,90 @@ async def record_idempotent_response(session: AsyncSession, row: IdempotencyKey)
         "request_hash": row.request_hash,
         "response": row.response,
         "created_by_username": row.created_by_username,
+        "created_at": sa.func.now(),
     }
     statement = (
         insert(IdempotencyKey)
         .values(**values)
-        .on_conflict_do_nothing(
-            index_elements=[col(IdempotencyKey.key), col(IdempotencyKey.operation)]
+        .on_conflict_do_update(
+            index_elements=[col(IdempotencyKey.key), col(IdempotencyKey.operation)],
+            set_={k: v for k, v in values.items() if k not in ("key", "operation")},
+            where=col(IdempotencyKey.created_at) < _cutoff(retention),
         )
         .returning(col(IdempotencyKey.key))
     )
     with session.no_autoflush:
         inserted = (await session.exec(statement)).first()
     return inserted is not None
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    deleted: int
+    batches: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"deleted": self.deleted, "batches": self.batches}
+
+
+_PURGE_BATCH = sa.text(
+    """
+    WITH doomed AS (
+        SELECT key, operation FROM idempotency_key
+        WHERE created_at < now() - :retention
+        ORDER BY created_at
+        LIMIT :batch
+        FOR UPDATE SKIP LOCKED
+    )
+    DELETE FROM idempotency_key AS k USING doomed AS d
+    WHERE k.key = d.key AND k.operation = d.operation
+    """
+).bindparams(sa.bindparam("retention", type_=sa.Interval()), sa.bindparam("batch"))
+
+
+async def purge_expired_idempotency_keys(
+    engine: AsyncEngine,
+    *,
+    retention: timedelta = DEFAULT_RETENTION,
+    batch_size: int = 1000,
+    max_batches: int | None = None,
+) -> PurgeReport:
+    """Delete expired keys, oldest first, `batch_size` rows per transaction, until a
+    batch finds fewer (or `max_batches` ran).
+
+    Short transactions hold few row locks and little WAL each; rows another
+    purger has locked are skipped (it deletes them), so replicas purging at the
+    same time neither block each other nor count a row twice."""
+    deleted = batches = 0
+    while max_batches is None or batches < max_batches:
+        async with translate_store_errors(), engine.begin() as connection:
+            result = await connection.execute(
+                _PURGE_BATCH, {"retention": retention, "batch": batch_size}
+            )
+        batches += 1
+        deleted += result.rowcount
+        if result.rowcount < batch_size:
+            break
+    return PurgeReport(deleted=deleted, batches=batches)
+
+
+async def purge_periodically(
+    engine: AsyncEngine, *, retention: timedelta, batch_size: int, interval_s: float
+) -> None:
+    """Purge now and then every `interval_s`, until cancelled (a serving process's
+    background task). A failed purge is logged and tried again next time; a
+    cancellation between or inside batches loses nothing (each batch commits or
+    rolls back whole)."""
+    while True:
+        try:
+            report = await purge_expired_idempotency_keys(
+                engine, retention=retention, batch_size=batch_size
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the store is down: the next run catches up
+            log.warning("purging expired idempotency keys failed: %s", error)
+        else:
+            if report.deleted:
+                log.info("purged %d expired idempotency keys", report.deleted)
+        await asyncio.sleep(interval_s)

@@ -294,6 +294,7 @@ class IdempotencyKey(SQLModel, table=True):
     """The stored response of a mutation, replayed when the same key is retried."""
 
     __tablename__ = "idempotency_key"
+    __table_args__ = (sa.Index("ix_idempotency_key_created_at", "created_at"),)
 
     key: str = Field(sa_column=sa.Column(sa.String(200), primary_key=True, nullable=False))
     operation: str = Field(sa_column=sa.Column(sa.Text, primary_key=True, nullable=False))

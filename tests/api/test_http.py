@@ -97,8 +97,9 @@ async def test_health_routes_are_open(api: RunningApi, path: str) -> None:
         assert (await response.json())["status"] == "UP"
 
 
-async def test_health_lists_components(api: RunningApi) -> None:
-    async with api.http.get(f"{api.url}/health") as response:
+async def test_health_lists_components_to_an_authenticated_caller(api: RunningApi) -> None:
+    headers = {"Authorization": f"Bearer {await api.token()}"}
+    async with api.http.get(f"{api.url}/health", headers=headers) as response:
         body = await response.json()
     assert set(body["components"]) >= {"db", "prisoner-search", "prison-api", "nomis-user-roles"}
 

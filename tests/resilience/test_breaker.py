@@ -25,7 +25,9 @@ FAST_FAIL_S = 0.25
 
 
 async def _health(api: RunningApi) -> tuple[int, dict[str, Any]]:
-    async with api.http.get(f"{api.url}/health") as response:
+    """/health as an operator sees it: with a token, so with its components."""
+    headers = {"Authorization": f"Bearer {await api.token()}"}
+    async with api.http.get(f"{api.url}/health", headers=headers) as response:
         return response.status, await response.json()
 
 

@@ -166,7 +166,8 @@ async def _readiness(api: RunningApi) -> tuple[int, dict[str, Any]]:
 
 
 async def _health_db(api: RunningApi) -> str:
-    async with api.http.get(f"{api.url}/health") as response:
+    headers = {"Authorization": f"Bearer {await api.token()}"}
+    async with api.http.get(f"{api.url}/health", headers=headers) as response:
         return str((await response.json())["components"]["db"]["status"])
 
 

@@ -1,5 +1,6 @@
 """`KeyedOnce`: one lookup per key per request, shared by concurrent callers,
-with its outcome (value or error) memoised, and nothing learnt from a cancellation."""
+with its outcome (value or error) memoised, nothing learnt from a cancellation, and
+a cancellation confined to the caller it was meant for."""
 
 from __future__ import annotations
 
@@ -67,3 +68,45 @@ async def test_a_memoised_value_is_returned_without_suspending() -> None:
     with pytest.raises(StopIteration) as finished:
         coroutine.send(None)
     assert finished.value.value == "A"
+
+
+async def test_a_cancelled_first_caller_does_not_cancel_its_neighbour() -> None:
+    """The neighbour that was not cancelled gets the value (one more lookup), not
+    the first caller's CancelledError."""
+    lookup = Lookup(delay=0.05)
+    memo = KeyedOnce(lookup)
+    first = asyncio.create_task(memo.load("a"))
+    await asyncio.sleep(0)  # the first caller is running the lookup
+    neighbour = asyncio.create_task(memo.load("a"))
+    await asyncio.sleep(0)  # the neighbour waits on the shared outcome
+    first.cancel()
+    assert await neighbour == "A"
+    assert first.cancelled()
+    assert lookup.calls == ["a", "a"]
+    assert await memo.load("a") == "A"
+    assert lookup.calls == ["a", "a"]
+
+
+async def test_a_cancelled_waiter_does_not_cancel_the_shared_lookup() -> None:
+    lookup = Lookup(delay=0.05)
+    memo = KeyedOnce(lookup)
+    first = asyncio.create_task(memo.load("a"))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(memo.load("a"))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    assert await first == "A"
+    assert waiter.cancelled()
+    assert lookup.calls == ["a"]
+
+
+async def test_every_waiter_of_a_cancelled_lookup_shares_one_retry() -> None:
+    lookup = Lookup(delay=0.05)
+    memo = KeyedOnce(lookup)
+    first = asyncio.create_task(memo.load("a"))
+    await asyncio.sleep(0)
+    waiters = [asyncio.create_task(memo.load("a")) for _ in range(4)]
+    await asyncio.sleep(0)
+    first.cancel()
+    assert await asyncio.gather(*waiters) == ["A"] * 4
+    assert lookup.calls == ["a", "a"]
