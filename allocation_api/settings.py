@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(100_000, ge=1000)
     query_cache_size: int = Field(1000, ge=0)
     fast_execution: bool = True
-    """Hot fields skip strawberry's per-field wrappers (schema/execution.py); off = plain."""
+    """Hot fields skip strawberry's per-field wrappers (schema/fast_execution.py); off = plain."""
     gc_gen0_threshold: int = Field(50_000, ge=0)
     """Serving processes freeze start-up objects and use this gen0 threshold (runtime.py)."""
 

@@ -1,4 +1,4 @@
-"""The fast execution paths (`schema/execution.py`) change nothing a client can see.
+"""The fast execution paths (`schema/fast_execution.py`) change nothing a client can see.
 
 A second API instance runs with `fast_execution=False` (plain strawberry on
 graphql-core) against the same sandbox and database; random documents over
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from allocation_api.schema.execution import INLINE, FastExecutionContext
+from allocation_api.schema.fast_execution import INLINE, FastExecutionContext
 from allocation_api.upstream.fakes import Sandbox
 from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
 from tests.api.random_documents import random_document
