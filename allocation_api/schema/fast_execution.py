@@ -997,8 +997,15 @@ def drift(pinned: Mapping[str, str] | None = None) -> list[str]:
         elif now.startswith("unreadable"):
             problems.append(f"{name}: {now}")
         else:
-            problems.append(f"{name}: changed (pinned {then}, installed {now})")
+            problems.append(f"{name}: changed (pinned {then}, installed {now}{_where(name)})")
     return problems
+
+
+def _where(key: str) -> str:
+    """Where the installed code of a `PINNED` key is defined, for the reviewer."""
+    full = next(name for name in MIRRORED if name.partition(":")[2] == key)
+    places = [f"{code.__module__}.{code.__qualname__}" for code in _definitions(full)]
+    return f", defined in {' and '.join(places)}"
 
 
 def installed_versions() -> str:
