@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     """Time one GraphQL request may take, from arrival: under a typical 30 s proxy timeout."""
     query_cache_size: int = Field(1000, ge=0)
     fast_execution: bool = True
-    """Hot fields skip strawberry's per-field wrappers (schema/execution.py); off = plain."""
+    """Hot fields skip strawberry's per-field wrappers (schema/fast_execution.py); off = plain."""
     gc_gen0_threshold: int = Field(50_000, ge=0)
     """Serving processes freeze start-up objects and use this gen0 threshold (runtime.py)."""
 

@@ -17,7 +17,7 @@ SQL call) runs:
 Strawberry's built-ins are used where they exist (not for depth: its
 limiter counts the root field as level 0). The validation rules are
 built once per `limit_extensions` call (not per request), so the validation
-cache (`validation_cache.py`), keyed on the rule classes, keeps hitting.
+cache (`DocumentValidationCache`), keyed on the rule classes, keeps hitting.
 
 `check_page_size` is the same rule for resolvers: they call it on the value
 they receive, which also covers the default page size.

@@ -33,7 +33,7 @@ from allocation_api.schema.enums import (
     Responsibility,
     Tier,
 )
-from allocation_api.schema.execution import direct
+from allocation_api.schema.markers import direct
 from allocation_api.schema.permissions import INHERIT, CanReadPomCases
 from allocation_api.store.owned_records import OwnedRecord
 

@@ -1,4 +1,4 @@
-"""The fast execution paths (`schema/execution.py`) change nothing a client can see.
+"""The fast execution paths (`schema/fast_execution.py`) change nothing a client can see.
 
 A second API instance runs with `fast_execution=False` (plain strawberry on
 graphql-core) against the same sandbox and database; random documents over
@@ -10,12 +10,15 @@ errors included. The fault-injected variant is in
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from allocation_api.schema.execution import INLINE, FastExecutionContext
+from allocation_api.schema import fast_execution
+from allocation_api.schema.build import engine_internals
+from allocation_api.schema.fast_execution import INLINE, FastExecutionContext
 from allocation_api.upstream.fakes import Sandbox
 from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
 from tests.api.random_documents import random_document
@@ -28,6 +31,22 @@ SEEDS = range(40)
 async def plain_api(sandbox: Sandbox, database_url: str) -> AsyncIterator[RunningApi]:
     settings = settings_for(sandbox, database_url, fast_execution=False)
     async with running_api(settings, sandbox) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def refused_api(sandbox: Sandbox, database_url: str) -> AsyncIterator[RunningApi]:
+    """An instance that refused the fast module: one pinned fingerprint does not match
+    the installed graphql-core, as after an upgrade. Settings as `api`'s."""
+    name = "StrawberryGraphQLCoreExecutionContext.execute_field"
+    async with contextlib.AsyncExitStack() as stack:
+        engine_internals.cache_clear()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setitem(fast_execution.PINNED, name, "0" * 16)
+            running = await stack.enter_async_context(
+                running_api(settings_for(sandbox, database_url), sandbox)
+            )
+        engine_internals.cache_clear()  # schemas built later decide again, unpatched
         yield running
 
 
@@ -150,3 +169,22 @@ async def test_non_null_violations_and_type_errors_are_placed_the_same(
         plain = await plain_api.post({"query": document}, token=token)
         assert fast[0] == plain[0]
         assert normalised(fast[1]) == normalised(plain[1]), document
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_a_refused_fast_path_answers_the_same(
+    api: RunningApi, refused_api: RunningApi, cases: dict[str, Any], seed: int
+) -> None:
+    """When the fast module is refused (its pins do not match), the service runs on plain
+    strawberry and every answer is the fast path's."""
+    schema = refused_api.app.state.schema
+    assert schema.execution_context_class is not FastExecutionContext
+    assert INLINE not in schema._schema.type_map["Prisoner"].extensions
+    no = cases["prisoners"][seed % 2]
+    for root in (
+        'prison(code: "LEI") : Prison',
+        f'pom(staffId: {cases["pom"]}, prisonCode: "LEI") : Pom',
+        f'prisoner(offenderNo: "{no}") : Prisoner',
+    ):
+        body = await same_answer(api, refused_api, random_document(seed + 1000, root))
+        assert body["data"] is not None

@@ -1,7 +1,7 @@
 """With upstreams failing, the fast execution paths still answer exactly as plain strawberry.
 
 Partial results depend on the slow path taking over whenever a leaf holds an
-`Unavailable` marker (see `schema/execution.py`); this runs the same documents
+`Unavailable` marker (see `schema/fast_execution.py`); this runs the same documents
 through an instance with `fast_execution=False` and requires identical data and
 errors, for each failing upstream.
 """

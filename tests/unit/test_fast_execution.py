@@ -1,4 +1,4 @@
-"""`schema/execution.py` on a small schema of its own: every uncommon outcome a planned
+"""`schema/fast_execution.py` on a small schema of its own: every uncommon outcome a planned
 field can meet is answered exactly as plain strawberry on graphql-core answers it.
 
 The running service's data rarely holds a null on a non-null field, a value that
@@ -19,7 +19,8 @@ from strawberry import Private
 
 from allocation_api.errors import UpstreamUnavailable
 from allocation_api.schema.build import build_schema
-from allocation_api.schema.execution import FastExecutionContext, direct, install_fast_paths
+from allocation_api.schema.fast_execution import FastExecutionContext, install_fast_paths
+from allocation_api.schema.markers import direct
 from allocation_api.schema.unavailable import resolve_attribute, unavailable
 from allocation_api.settings import Settings
 
@@ -218,7 +219,7 @@ def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
     fast = strawberry.Schema(
         query=Query, config=config, execution_context_class=FastExecutionContext
     )
-    install_fast_paths(fast._schema, resolve_attribute)
+    install_fast_paths(fast)
     plain = strawberry.Schema(
         query=Query, config=StrawberryConfig(default_resolver=resolve_attribute)
     )

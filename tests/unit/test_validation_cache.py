@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from allocation_api.schema import validation_cache
+from allocation_api.schema import fast_execution
 from allocation_api.schema.build import build_schema
 from allocation_api.settings import Settings
 
@@ -18,13 +18,13 @@ INVALID = "{ noSuchField }"
 @pytest.fixture
 def validations(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     seen: list[Any] = []
-    original = validation_cache.validate_document
+    original = fast_execution.validate_document
 
     def counting(schema: Any, document: Any, rules: Any) -> Any:
         seen.append(document)
         return original(schema, document, rules)
 
-    monkeypatch.setattr(validation_cache, "validate_document", counting)
+    monkeypatch.setattr(fast_execution, "validate_document", counting)
     return seen
 
 
@@ -56,7 +56,7 @@ async def test_the_cache_is_bounded(validations: list[Any]) -> None:
     extension = next(
         e
         for e in schema.extensions
-        if getattr(e, "func", None) is validation_cache.DocumentValidationCache
+        if getattr(e, "func", None) is fast_execution.DocumentValidationCache
     )
     assert len(extension.args[0]) <= 4
     assert len(validations) == 20

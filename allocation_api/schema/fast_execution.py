@@ -1,4 +1,15 @@
-"""Execution with strawberry's per-field wrappers taken off the hot path.
+"""Every use of graphql-core's and strawberry's internals, in one module.
+
+graphql-core's executor methods and strawberry's execution context are not
+public API: they change between minor releases and patch releases (3.3.1 and
+3.3.2 changed `collect_subfields` and `execute_field`). The rest of the
+service uses the libraries' public API only; this module is imported by
+`schema/build.py` alone, lazily, and only after its imports succeed and
+`drift()` finds the library functions it mirrors unchanged (see "Pinned
+ground" below); otherwise the service runs on plain strawberry, whose answers
+are the same.
+
+## Fast execution
 
 A 50-prisoner page completes about 400 fields. graphql-core alone spends
 about 10 µs on each (a Path, a GraphQLResolveInfo, the resolver call,
@@ -10,15 +21,16 @@ What changes, decided once per schema by `install_fast_paths`:
 
 - **Planned fields run inline.** A field with no arguments, permission
   classes or extensions, resolved by an attribute or by a `direct(fn)`
-  function, whose type is a scalar, an enum or an object type without an
-  `is_type_of` check, is executed by `FastExecutionContext` itself: the value
-  is read (or `fn(context, source)` called), then a leaf is serialised or an
-  object's sub-selection run, with no GraphQLResolveInfo, no strawberry `Info`,
-  no Path unless a child needs one, and no `complete_value` dispatch.
-  Anything unusual (an awaitable, an `Unavailable` marker, null on a
-  non-null field, a value that does not serialise, an error) goes to
-  graphql-core's own completion and error handling with a real info object,
-  so errors, nulls and their paths are exactly graphql-core's.
+  function (`schema/markers.py`), whose type is a scalar, an enum or an
+  object type without an `is_type_of` check, is executed by
+  `FastExecutionContext` itself: the value is read (or `fn(context, source)`
+  called), then a leaf is serialised or an object's sub-selection run, with
+  no GraphQLResolveInfo, no strawberry `Info`, no Path unless a child needs
+  one, and no `complete_value` dispatch. Anything unusual (an awaitable, an
+  `Unavailable` marker, null on a non-null field, a value that does not
+  serialise, an error) goes to graphql-core's own completion and error
+  handling with a real info object, so errors, nulls and their paths are
+  exactly graphql-core's.
 - **Lists of such objects** (a page's `nodes`) are completed inline too when
   the value is a `list` whose items are all instances of the object type's
   class: each item's sub-selection runs directly, with graphql-core's list
@@ -31,26 +43,54 @@ Everything else (root fields, permission-checked fields, fields with
 arguments, mutations, introspection) runs through strawberry unchanged.
 `tests/api/test_fast_execution.py` runs the same documents with and without
 these paths and requires identical responses, errors included.
+
+## Validation cached by document identity
+
+`DocumentValidationCache` (see its doc) runs strawberry's validation once
+per parsed document and rule set.
+
+## Pinned ground
+
+`MIRRORED` names each library function whose behaviour this module repeats
+or relies on, as the execution context class strawberry uses resolves it
+(so a new strawberry override of a graphql-core method counts as a change).
+`PINNED` holds a fingerprint of each: sha256 of its source parsed with `ast`,
+docstrings dropped and unparsed again, so formatting, comments and
+docstrings do not count and code does. `drift()` compares them; the test
+`tests/unit/test_fast_execution_pins.py` fails on any difference. After an
+upgrade changes one, review the change against the code here, then re-pin
+with `python -m allocation_api.schema.fast_execution` (it prints the new
+`PINNED`).
 """
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import enum
+import functools
+import hashlib
+import importlib
+import importlib.metadata
+import inspect
+import sys
+import textwrap
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
+import strawberry
 from graphql import (
+    DocumentNode,
     GraphQLBoolean,
+    GraphQLError,
     GraphQLField,
     GraphQLID,
     GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLResolveInfo,
-    GraphQLSchema,
     GraphQLString,
     is_leaf_type,
     is_non_null_type,
@@ -59,32 +99,19 @@ from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from graphql.type.definition import GraphQLResolveInfoHelpers
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
 
-from allocation_api.schema.permissions import INHERIT
+from allocation_api.caching import BoundedMemo
+from allocation_api.schema.markers import DIRECT, DirectResolver
 from allocation_api.schema.unavailable import Unavailable, resolve_attribute
-
-DIRECT = "allocation_api.direct"
-"""Field metadata key: `fn(context, source)` resolves the field without strawberry's wrappers."""
 
 INLINE = "allocation_api.inline"
 """GraphQLObjectType extensions key: field name -> `_Inline` plan of a field executed inline."""
 
 STRAWBERRY_DEFINITION = "strawberry-definition"
-
-DirectResolver = Callable[[Any, Any], object]
-
-
-def direct(fn: DirectResolver) -> dict[str, object]:
-    """Metadata for a field covered by its parent's permission and resolved by `fn(ctx, source)`.
-
-    The decorated method must do exactly what `fn` does; it stays as the
-    declaration strawberry types the field from, and as the fallback when
-    fast paths are off.
-    """
-    return {**INHERIT, DIRECT: fn}
 
 
 class _Kind(enum.Enum):
@@ -227,11 +254,13 @@ def _context_resolver(fn: DirectResolver) -> Callable[..., object]:
     return resolve
 
 
-def install_fast_paths(
-    schema: GraphQLSchema, default_resolver: Callable[[Any, str], object]
-) -> None:
-    """Decide, once, which fields of `schema` take the fast paths (see the module doc)."""
-    attribute_default = default_resolver is resolve_attribute
+def install_fast_paths(strawberry_schema: strawberry.Schema) -> None:
+    """Decide, once, which fields of the schema take the fast paths (see the module doc).
+
+    The schema must have been made with `execution_context_class=FastExecutionContext`.
+    """
+    schema = strawberry_schema._schema
+    attribute_default = strawberry_schema.config.default_resolver is resolve_attribute
     # @stream completes lists incrementally; with it in the schema, lists stay graphql-core's.
     streams = schema.get_directive("stream") is not None
     for graphql_type in schema.type_map.values():
@@ -772,3 +801,244 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
+
+
+# --- Validation cached by document identity ---------------------------------
+
+ValidationResults = BoundedMemo[
+    tuple[int, tuple[type, ...]], tuple[DocumentNode, list[GraphQLError]]
+]
+"""Shared by every request: (id of the document, the rules) -> (document, errors)."""
+
+
+class DocumentValidationCache(SchemaExtension):
+    """Runs validation once per parsed document and rule set (one instance per request).
+
+    strawberry's `ValidationCache` keys an `lru_cache` on the DocumentNode, and a
+    graphql-core node's hash walks the whole syntax tree: every request paid for
+    hashing its document again (about 1% of a 50-prisoner page's CPU in py-spy).
+    The parser cache (`ParserCache`, in front of this one) hands back the same
+    DocumentNode object for the same text, so the object's identity is the key;
+    each entry keeps its document, so an id cannot be reused while its entry
+    lives. Bounded like the parser cache (`caching.BoundedMemo`).
+    """
+
+    def __init__(self, results: ValidationResults) -> None:
+        super().__init__()
+        self.results = results
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        assert document is not None  # validation runs after a successful parse
+        rules = tuple(context.validation_rules)
+        key = (id(document), rules)
+        entry = self.results.get(key)
+        if entry is None or entry[0] is not document:
+            errors = validate_document(context.schema._schema, document, rules)
+            entry = self.results.put(key, (document, errors))
+        context.pre_execution_errors = entry[1]
+        yield
+
+
+def validation_cache(cache_size: int) -> Callable[[], SchemaExtension]:
+    """The extension factory of a `DocumentValidationCache` of `cache_size` entries."""
+    results: ValidationResults = BoundedMemo(cache_size)
+    return functools.partial(DocumentValidationCache, results)
+
+
+# --- Pinned ground ------------------------------------------------------------
+
+MIRRORED: tuple[str, ...] = (
+    # The executor's methods `FastExecutionContext` overrides, repeats inline or calls
+    # with graphql-core's own arguments, each with every override along the MRO.
+    *(
+        f"strawberry.schema.schema:StrawberryGraphQLCoreExecutionContext.{name}"
+        for name in (
+            "__init__",
+            "build_resolve_info",
+            "collect_and_execute_subfields",
+            "collect_subfields",
+            "complete_awaitable_value",
+            "complete_iterable_value",
+            "complete_leaf_value",
+            "complete_list_item_value",
+            "complete_list_value",
+            "complete_object_value",
+            "complete_value",
+            "execute_collected_subfields",
+            "execute_field",
+            "execute_fields",
+            "gather_async_work",
+            "handle_field_error",
+            "settle_in_background",
+            "track_async_work",
+        )
+    ),
+    "graphql.execution.executor:to_nodes",
+    "graphql.type.definition:GraphQLResolveInfoHelpers",
+    # The resolvers `install_fast_paths` replaces, and the enum serialiser `_serializer` repeats.
+    "strawberry.schema.schema_converter:GraphQLCoreConverter.from_resolver",
+    "strawberry.schema.schema_converter:CustomGraphQLEnumType.__init__",
+    "strawberry.schema.schema_converter:CustomGraphQLEnumType.serialize",
+    "strawberry.schema.schema_converter:CustomGraphQLEnumType.coerce_output_value",
+    # What `DocumentValidationCache` runs, and the step it stands in for.
+    "strawberry.schema.schema:validate_document",
+    "strawberry.schema.schema:_run_validation",
+)
+"""`module:qualname` of each library function this module relies on behaving as pinned
+(`PINNED` is keyed by the qualname)."""
+
+PINNED_WITH = "graphql-core 3.3.2, strawberry-graphql 0.341.2"
+"""The library versions `PINNED` was taken from (for the reviewer of a change)."""
+
+PINNED: dict[str, str] = {
+    # Made by `python -m allocation_api.schema.fast_execution`; see the module doc.
+    "StrawberryGraphQLCoreExecutionContext.__init__": "277ee0e7fd801ae7",
+    "StrawberryGraphQLCoreExecutionContext.build_resolve_info": "f6a489256f378bb8",
+    "StrawberryGraphQLCoreExecutionContext.collect_and_execute_subfields": "3d5e4993017fdd51",
+    "StrawberryGraphQLCoreExecutionContext.collect_subfields": "6227fd162d699676",
+    "StrawberryGraphQLCoreExecutionContext.complete_awaitable_value": "f636288eceb1ad2d",
+    "StrawberryGraphQLCoreExecutionContext.complete_iterable_value": "6d400f514440ad2a",
+    "StrawberryGraphQLCoreExecutionContext.complete_leaf_value": "ac2a4b948a4b8b01",
+    "StrawberryGraphQLCoreExecutionContext.complete_list_item_value": "6c7611aedad096aa",
+    "StrawberryGraphQLCoreExecutionContext.complete_list_value": "3011ee6baffa6bf5",
+    "StrawberryGraphQLCoreExecutionContext.complete_object_value": "c395aa5597a157e7",
+    "StrawberryGraphQLCoreExecutionContext.complete_value": "2eda7d47f74efe29",
+    "StrawberryGraphQLCoreExecutionContext.execute_collected_subfields": "c796d2903d6d1659",
+    "StrawberryGraphQLCoreExecutionContext.execute_field": "159488cd666579ab",
+    "StrawberryGraphQLCoreExecutionContext.execute_fields": "731173374b077a6b",
+    "StrawberryGraphQLCoreExecutionContext.gather_async_work": "67d627d879122742",
+    "StrawberryGraphQLCoreExecutionContext.handle_field_error": "e297e4a84c33cf54",
+    "StrawberryGraphQLCoreExecutionContext.settle_in_background": "34a13a1801c82a8b",
+    "StrawberryGraphQLCoreExecutionContext.track_async_work": "37656e2ee1ec1fa2",
+    "to_nodes": "2bedeaba60ebd21c",
+    "GraphQLResolveInfoHelpers": "f515693818054b0b",
+    "GraphQLCoreConverter.from_resolver": "0de691938f21d1a9",
+    "CustomGraphQLEnumType.__init__": "cf0eacdfae385f53",
+    "CustomGraphQLEnumType.serialize": "c749811abc74133a",
+    "CustomGraphQLEnumType.coerce_output_value": "817d25ee7b0053cd",
+    "validate_document": "aa28ec4dd67192d8",
+    "_run_validation": "af736520ea1ad142",
+}
+
+
+LIBRARIES = ("graphql-core", "strawberry-graphql")
+
+
+def _definitions(name: str) -> list[Any]:
+    """The code `name` stands for: a function or class, or for `Class.method` each
+    definition of the method along the class's MRO (an override and what it extends)."""
+    module_name, _, qualname = name.partition(":")
+    owner: Any = importlib.import_module(module_name)
+    *outer, last = qualname.split(".")
+    for part in outer:
+        owner = getattr(owner, part)
+    if not outer:
+        return [getattr(owner, last)]
+    found = [
+        klass.__dict__[last]
+        for klass in owner.__mro__
+        if last in klass.__dict__ and klass.__module__ != "builtins"  # object's own slots
+    ]
+    if not found:
+        raise AttributeError(f"{qualname} is not defined")
+    return [getattr(method, "__func__", method) for method in found]
+
+
+def _normalised_source(code: Any) -> str:
+    """The source of `code` as `ast` reads it, without docstrings, comments or layout."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(code)))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstring = isinstance(first.value.value, str)
+                node.body = node.body[1:] if docstring and node.body[1:] else node.body
+    return ast.unparse(tree)
+
+
+def fingerprint(name: str) -> str:
+    """The fingerprint of one `MIRRORED` name as installed; raises when it cannot be read."""
+    digest = hashlib.sha256()
+    for code in _definitions(name):
+        digest.update(_normalised_source(code).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def installed_fingerprints() -> dict[str, str]:
+    """Each `MIRRORED` name's fingerprint by its qualname (the key of `PINNED`), or
+    why it has none (`unreadable: ...`)."""
+    prints: dict[str, str] = {}
+    for name in MIRRORED:
+        key = name.partition(":")[2]
+        try:
+            prints[key] = fingerprint(name)
+        except Exception as error:  # a missing name, no source: both are drift
+            prints[key] = f"unreadable: {type(error).__name__}: {error}"
+    return prints
+
+
+def drift(pinned: Mapping[str, str] | None = None) -> list[str]:
+    """What differs between the installed libraries and the pinned fingerprints
+    (`PINNED` unless given), one line per name; empty when nothing does."""
+    pinned = PINNED if pinned is None else pinned
+    installed = installed_fingerprints()
+    problems = []
+    for name in sorted(installed.keys() | pinned.keys()):
+        now, then = installed.get(name), pinned.get(name)
+        if now == then:
+            continue
+        if then is None:
+            problems.append(f"{name}: not pinned")
+        elif now is None:
+            problems.append(f"{name}: pinned but no longer mirrored")
+        elif now.startswith("unreadable"):
+            problems.append(f"{name}: {now}")
+        else:
+            problems.append(f"{name}: changed (pinned {then}, installed {now}{_where(name)})")
+    return problems
+
+
+def _where(key: str) -> str:
+    """Where the installed code of a `PINNED` key is defined, for the reviewer."""
+    full = next(name for name in MIRRORED if name.partition(":")[2] == key)
+    places = [f"{code.__module__}.{code.__qualname__}" for code in _definitions(full)]
+    return f", defined in {' and '.join(places)}"
+
+
+def installed_versions() -> str:
+    """The installed versions of `LIBRARIES`, as `PINNED_WITH` spells them."""
+    return ", ".join(f"{lib} {importlib.metadata.version(lib)}" for lib in LIBRARIES)
+
+
+def repin_advice() -> str:
+    """How to move the pins after a library upgrade."""
+    return (
+        f"pinned with {PINNED_WITH}, installed: {installed_versions()}. Review what changed "
+        "in these functions between the two versions against schema/fast_execution.py "
+        "(adjust it if it no longer mirrors them), then re-pin: "
+        "`.venv/bin/python -m allocation_api.schema.fast_execution` prints the new PINNED "
+        "and PINNED_WITH to paste into that module."
+    )
+
+
+def _print_pins() -> None:
+    print(f'PINNED_WITH = "{installed_versions()}"')
+    print('"""The library versions `PINNED` was taken from (for the reviewer of a change)."""')
+    print()
+    print("PINNED: dict[str, str] = {")
+    print("    # Made by `python -m allocation_api.schema.fast_execution`; see the module doc.")
+    for name, value in installed_fingerprints().items():
+        print(f'    "{name}": "{value}",')
+    print("}")
+    problems = drift()
+    print(
+        "# differs from the pinned: " + "; ".join(problems) if problems else "# same as pinned",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    _print_pins()
