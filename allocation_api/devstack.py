@@ -23,10 +23,10 @@ import uvicorn
 from pydantic import SecretStr
 
 from allocation_api.app import create_serving_app
+from allocation_api.sandbox import Sandbox, start_sandbox
 from allocation_api.settings import Settings
 from allocation_api.store.embedded import start_embedded
 from allocation_api.store.migrate import run_migrations
-from allocation_api.upstream.fakes import Sandbox, start_sandbox
 
 log = logging.getLogger("allocation_api.dev")
 
@@ -193,6 +193,7 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
             latency_ms=settings.sandbox_latency_ms,
             client_id=SANDBOX_CLIENT_ID,
             client_secret=SANDBOX_CLIENT_SECRET,
+            key_dir=settings.data_dir,
         )
         stack.push_async_callback(sandbox.close)
         app_settings = settings_for_sandbox(settings, sandbox, url)

@@ -12,9 +12,18 @@ the public side needs:
 - stale-if-error: a failed refresh keeps the keys already held, so a blip at
   the sign-in service never turns valid tokens into 401s;
 - key rotation: every RSA signing key in the set is usable, chosen by `kid`;
-- refused keys: production passes the sandbox key's fingerprint so that a
-  misconfigured JWKS URL pointing at the sandbox can never authenticate
-  anyone (`ensure_allowed` turns it into a start-up failure).
+- refused keys: production refuses every sandbox key (and any key whose
+  fingerprint it is given), so that a misconfigured JWKS URL pointing at the
+  sandbox can never authenticate anyone (`ensure_allowed` turns it into a
+  start-up failure).
+
+How production recognises a sandbox key without holding one: the sandbox
+generates its RSA key locally (never committed or packaged) with the public
+exponent `SANDBOX_PUBLIC_EXPONENT`, the prime whose eight bytes spell
+"SANDBOX-" (its JWKS `e` reads "U0FOREJPWC0"), and names it with a `kid`
+starting `sandbox-`. Real sign-in services use the exponent 65537, so a key
+with either mark is refused, under any other `kid`, without one, or with
+zero-padded `n` and `e` (the exponent is compared as a number).
 """
 
 from __future__ import annotations
@@ -40,6 +49,19 @@ log = logging.getLogger(__name__)
 
 MIN_RSA_KEY_BITS = 2048
 """Shorter RSA keys are ignored: they are forgeable with today's means."""
+
+SANDBOX_PUBLIC_EXPONENT = int.from_bytes(b"SANDBOX-", "big")
+"""The public exponent of every sandbox signing key: a prime no real sign-in service uses."""
+
+SANDBOX_KID_PREFIX = "sandbox-"
+"""How the sandbox names its signing keys in its JWKS and token headers."""
+
+
+def is_sandbox_key(kid: str | None, public_key: RSAPublicKey) -> bool:
+    """Whether a published key is a sandbox key (by its exponent, or by its `kid`)."""
+    if kid is not None and kid.startswith(SANDBOX_KID_PREFIX):
+        return True
+    return public_key.public_numbers().e == SANDBOX_PUBLIC_EXPONENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +139,7 @@ class JwksCache:
         *,
         refresh_min_interval_s: float = 30,
         ttl_s: float = 3600,
+        refuse_sandbox_keys: bool = False,
         refused_fingerprints: frozenset[str] = frozenset(),
         fetch_timeout_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -125,6 +148,7 @@ class JwksCache:
         self._session = session
         self._min_interval_s = refresh_min_interval_s
         self._ttl_s = ttl_s
+        self._refuse_sandbox = refuse_sandbox_keys
         self._refused = refused_fingerprints
         self._timeout = aiohttp.ClientTimeout(total=fetch_timeout_s)
         self._clock = clock
@@ -149,8 +173,8 @@ class JwksCache:
     async def ensure_allowed(self) -> None:
         """Fetch the JWKS if needed and refuse to run if it serves a refused key.
 
-        Raises `ConfigurationError` when the sign-in service publishes a key
-        whose fingerprint is refused (in production: the public sandbox key),
+        Raises `ConfigurationError` when the sign-in service publishes a
+        refused key (in production: any sandbox key; see the module docstring),
         and `JwksUnavailable` when no JWKS has ever been fetched successfully.
         """
         if self._loaded_at is None:
@@ -257,7 +281,9 @@ class JwksCache:
             key = _signing_key(entry)
             if key is None:
                 continue
-            if key.fingerprint in self._refused:
+            if key.fingerprint in self._refused or (
+                self._refuse_sandbox and is_sandbox_key(key.kid, key.public_key)
+            ):
                 refused.add(key.fingerprint)
                 continue
             usable.append(key)

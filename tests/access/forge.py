@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from allocation_api.upstream.fakes.keys import sandbox_private_key
+from allocation_api.sandbox.keys import sandbox_private_key
 
 OWN_KID = "access-tests-1"
 """The `kid` our own sign-in service publishes for `own_key()`."""

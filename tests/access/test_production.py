@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from allocation_api.app import create_app
 from allocation_api.errors import ConfigurationError
+from allocation_api.sandbox import Sandbox
+from allocation_api.sandbox.keys import SANDBOX_KID, sandbox_public_jwk
 from allocation_api.store.testing import database_for_tests, drop_database_for_tests
 from allocation_api.store.urls import asyncpg_url
-from allocation_api.upstream.fakes import Sandbox
-from allocation_api.upstream.fakes.keys import SANDBOX_KID, sandbox_public_jwk
 from tests.access.forge import OWN_KID, own_key, public_jwk, zero_padded
 from tests.access.signin import OwnSignIn
 from tests.conftest import RunningApi, running_api, settings_for

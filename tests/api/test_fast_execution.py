@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from allocation_api.sandbox import Sandbox
 from allocation_api.schema.execution import INLINE, FastExecutionContext
-from allocation_api.upstream.fakes import Sandbox
 from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
 from tests.api.random_documents import random_document
 from tests.conftest import RunningApi, running_api, settings_for
