@@ -55,11 +55,19 @@ async def refuse_sandbox_sign_in(settings: Settings) -> None:
     The app's start-up makes the same check, but a failed start-up reaches the
     operator as uvicorn's traceback; this says it in one sentence. A sign-in
     service that cannot be reached is left to the app, which starts and retries.
+    The JWKS cache's own log lines are held back meanwhile: the exception is
+    the verdict, and the app logs again if the problem persists.
     """
-    async with aiohttp.ClientSession() as session:
-        jwks = JwksCache(jwks_url(settings), session, refuse_sandbox_keys=True)
-        with suppress(JwksUnavailable):
-            await jwks.ensure_allowed()
+    cache_log = logging.getLogger(JwksCache.__module__)
+    level = cache_log.level
+    cache_log.setLevel(logging.CRITICAL)
+    try:
+        async with aiohttp.ClientSession() as session:
+            jwks = JwksCache(jwks_url(settings), session, refuse_sandbox_keys=True)
+            with suppress(JwksUnavailable):
+                await jwks.ensure_allowed()
+    finally:
+        cache_log.setLevel(level)
 
 
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:

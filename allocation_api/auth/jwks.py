@@ -17,13 +17,15 @@ the public side needs:
   sandbox can never authenticate anyone (`ensure_allowed` turns it into a
   start-up failure).
 
-How production recognises a sandbox key without holding one: the sandbox
-generates its RSA key locally (never committed or packaged) with the public
-exponent `SANDBOX_PUBLIC_EXPONENT`, the prime whose eight bytes spell
-"SANDBOX-" (its JWKS `e` reads "U0FOREJPWC0"), and names it with a `kid`
-starting `sandbox-`. Real sign-in services use the exponent 65537, so a key
-with either mark is refused, under any other `kid`, without one, or with
-zero-padded `n` and `e` (the exponent is compared as a number).
+How production recognises a sandbox key without holding one: each machine's
+sandbox generates its own RSA key on first use (never committed or packaged,
+so there is no fingerprint to compare with), always with the public exponent
+`SANDBOX_PUBLIC_EXPONENT`, the prime whose eight bytes spell "SANDBOX-" (in
+a JWKS, `"e": "U0FOREJPWC0"`), and publishes it under a `kid` starting
+`sandbox-`. The exponent is public and costs the key nothing in strength;
+the key generators real sign-in services use (OpenSSL, Java's) choose 65537.
+A key with either mark is refused; the exponent catches it under any other `kid`, without one, or
+with zero-padded `n` and `e`, as it is compared as a number.
 """
 
 from __future__ import annotations
