@@ -24,8 +24,9 @@ so there is no fingerprint to compare with), always with the public exponent
 a JWKS, `"e": "U0FOREJPWC0"`), and publishes it under a `kid` starting
 `sandbox-`. The exponent is public and costs the key nothing in strength;
 the key generators real sign-in services use (OpenSSL, Java's) choose 65537.
-A key with either mark is refused; the exponent catches it under any other `kid`, without one, or
-with zero-padded `n` and `e`, as it is compared as a number.
+A key with either mark is refused; the exponent catches it under any other
+`kid`, without one, or with zero-padded `n` and `e`, as it is compared as a
+number.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ class JwksCache:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._keys: tuple[SigningKey, ...] = ()
-        self._refused_served: frozenset[str] = frozenset()
+        self._refused_served: dict[str, str] = {}  # fingerprint -> what it is
         self._loaded_at: float | None = None
         self._last_attempt: float | None = None
         self._attempts = 0
@@ -186,7 +187,7 @@ class JwksCache:
         if self._refused_served:
             raise ConfigurationError(
                 f"the sign-in service at {self._url} publishes a refused signing key "
-                f"(fingerprint {', '.join(sorted(self._refused_served))}); "
+                f"({'; '.join(v for _, v in sorted(self._refused_served.items()))}); "
                 "production must not trust the sandbox key: check the sign-in service URL"
             )
 
@@ -276,20 +277,27 @@ class JwksCache:
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
             raise _FetchFailed(f"GET {self._url} returned JSON without a 'keys' list")
         usable: list[SigningKey] = []
-        refused: set[str] = set()
+        refused: dict[str, str] = {}
         for entry in document["keys"]:
             if not isinstance(entry, dict):
                 continue
             key = _signing_key(entry)
             if key is None:
                 continue
-            if key.fingerprint in self._refused or (
-                self._refuse_sandbox and is_sandbox_key(key.kid, key.public_key)
-            ):
-                refused.add(key.fingerprint)
+            if self._refuse_sandbox and is_sandbox_key(key.kid, key.public_key):
+                refused[key.fingerprint] = (
+                    f"a sandbox key, kid {key.kid!r}, fingerprint {key.fingerprint}"
+                )
+                continue
+            if key.fingerprint in self._refused:
+                refused[key.fingerprint] = f"kid {key.kid!r}, fingerprint {key.fingerprint}"
                 continue
             usable.append(key)
         if refused:
-            log.error("JWKS at %s serves refused key(s) %s; ignoring them", self._url, refused)
+            log.error(
+                "JWKS at %s serves refused key(s) (%s); ignoring them",
+                self._url,
+                "; ".join(refused.values()),
+            )
         self._keys = tuple(usable)
-        self._refused_served = frozenset(refused)
+        self._refused_served = refused
