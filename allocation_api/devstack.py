@@ -4,7 +4,9 @@ Embedded Postgres (unless a database URL is set), migrations, the sandbox
 upstreams on free loopback ports, a few pre-made allocations made through
 the API itself (so the rules and history apply), and the API with GraphiQL.
 Prints the GraphiQL URL and a ready SPO token; writes `.allocation-api/dev.json`;
-stops everything on SIGINT/SIGTERM.
+stops everything on SIGINT/SIGTERM. The sandbox signs with the key it keeps in
+the same directory (made on first use), which is how `allocation-api token`,
+asking the running sandbox, gets tokens this stack accepts.
 """
 
 from __future__ import annotations
