@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 
 import aiohttp
 from starlette.applications import Starlette
@@ -37,13 +37,41 @@ from allocation_api.store.idempotency import purge_periodically
 from allocation_api.store.migrate import run_migrations
 from allocation_api.store.read_pool import ReadPool
 from allocation_api.upstream import Upstreams
-from allocation_api.upstream.fakes.keys import sandbox_key_fingerprint
 from allocation_api.web.errors import request_error
 from allocation_api.web.graphiql import STATIC_DIR, graphiql_page
 from allocation_api.web.graphql import GraphQLEndpoint, json_response
 from allocation_api.web.metrics import Metrics
 
 log = logging.getLogger("allocation_api")
+
+
+def jwks_url(settings: Settings) -> str:
+    """Where the sign-in service publishes its signing keys."""
+    if settings.hmpps_auth_url is None:
+        raise ConfigurationError("ALLOCATION_API_HMPPS_AUTH_URL is required to verify tokens")
+    return f"{settings.hmpps_auth_url.rstrip('/')}/auth/.well-known/jwks.json"
+
+
+async def refuse_sandbox_sign_in(settings: Settings) -> None:
+    """`serve`'s check before it starts: raise `ConfigurationError` (one line) when the
+    configured sign-in service publishes a sandbox key.
+
+    The app's start-up makes the same check, but a failed start-up reaches the
+    operator as uvicorn's traceback; this says it in one sentence. A sign-in
+    service that cannot be reached is left to the app, which starts and retries.
+    The JWKS cache's own log lines are held back meanwhile: the exception is
+    the verdict, and the app logs again if the problem persists.
+    """
+    cache_log = logging.getLogger(JwksCache.__module__)
+    level = cache_log.level
+    cache_log.setLevel(logging.CRITICAL)
+    try:
+        async with aiohttp.ClientSession() as session:
+            jwks = JwksCache(jwks_url(settings), session, refuse_sandbox_keys=True)
+            with suppress(JwksUnavailable):
+                await jwks.ensure_allowed()
+    finally:
+        cache_log.setLevel(level)
 
 
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
@@ -78,13 +106,8 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         raise ConfigurationError("ALLOCATION_API_HMPPS_AUTH_URL is required to verify tokens")
     auth_session = aiohttp.ClientSession()
     stack.push_async_callback(auth_session.close)
-    # Production refuses to trust the sandbox signing key, whatever the JWKS says.
-    refused = frozenset() if settings.is_dev else frozenset({sandbox_key_fingerprint()})
-    jwks = JwksCache(
-        f"{settings.hmpps_auth_url.rstrip('/')}/auth/.well-known/jwks.json",
-        auth_session,
-        refused_fingerprints=refused,
-    )
+    # Production refuses to trust any sandbox signing key, whatever the JWKS says.
+    jwks = JwksCache(jwks_url(settings), auth_session, refuse_sandbox_keys=not settings.is_dev)
     if not settings.is_dev:
         try:
             await jwks.ensure_allowed()

@@ -53,7 +53,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from allocation_api.app import create_serving_app
+    from allocation_api.app import create_serving_app, refuse_sandbox_sign_in
+    from allocation_api.errors import ConfigurationError
     from allocation_api.web.server import server_config
 
     settings = _settings(mode="serve")
@@ -64,6 +65,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "(see .env.example)",
             file=sys.stderr,
         )
+        return 2
+    try:
+        asyncio.run(refuse_sandbox_sign_in(settings))
+    except ConfigurationError as error:
+        print(f"allocation-api serve: {error.message}", file=sys.stderr)
         return 2
     config = server_config(
         create_serving_app(settings),
@@ -101,7 +107,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from allocation_api.upstream.fakes import run_sandbox_forever
+    from allocation_api.sandbox import run_sandbox_forever
 
     _run(
         run_sandbox_forever(
@@ -110,6 +116,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             poms_per_prison=args.poms,
             host=args.host,
             latency_ms=args.latency_ms,
+            key_dir=_settings().data_dir,
         )
     )
     return 0

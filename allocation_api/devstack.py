@@ -4,7 +4,9 @@ Embedded Postgres (unless a database URL is set), migrations, the sandbox
 upstreams on free loopback ports, a few pre-made allocations made through
 the API itself (so the rules and history apply), and the API with GraphiQL.
 Prints the GraphiQL URL and a ready SPO token; writes `.allocation-api/dev.json`;
-stops everything on SIGINT/SIGTERM.
+stops everything on SIGINT/SIGTERM. The sandbox signs with the key it keeps in
+the same directory (made on first use), which is how `allocation-api token`,
+asking the running sandbox, gets tokens this stack accepts.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ import uvicorn
 from pydantic import SecretStr
 
 from allocation_api.app import create_serving_app
+from allocation_api.sandbox import Sandbox, start_sandbox
 from allocation_api.settings import Settings
 from allocation_api.store.embedded import start_embedded
 from allocation_api.store.migrate import run_migrations
-from allocation_api.upstream.fakes import Sandbox, start_sandbox
 from allocation_api.web.server import server_config
 
 log = logging.getLogger("allocation_api.dev")
@@ -194,6 +196,7 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
             latency_ms=settings.sandbox_latency_ms,
             client_id=SANDBOX_CLIENT_ID,
             client_secret=SANDBOX_CLIENT_SECRET,
+            key_dir=settings.data_dir,
         )
         stack.push_async_callback(sandbox.close)
         app_settings = settings_for_sandbox(settings, sandbox, url)

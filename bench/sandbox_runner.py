@@ -16,8 +16,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from allocation_api.upstream.fakes import run_sandbox_forever
-from allocation_api.upstream.fakes.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from allocation_api.sandbox import run_sandbox_forever
+from allocation_api.sandbox.launcher import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,9 +19,9 @@ import uvicorn
 
 from allocation_api.app import create_app
 from allocation_api.devstack import request_token
+from allocation_api.sandbox import Sandbox, start_sandbox
 from allocation_api.settings import Settings
 from allocation_api.store.testing import database_for_tests
-from allocation_api.upstream.fakes import Sandbox, start_sandbox
 from allocation_api.web.server import server_config
 
 SANDBOX_CLIENT = ("allocation-api", "sandbox-secret")

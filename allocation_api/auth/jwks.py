@@ -12,9 +12,21 @@ the public side needs:
 - stale-if-error: a failed refresh keeps the keys already held, so a blip at
   the sign-in service never turns valid tokens into 401s;
 - key rotation: every RSA signing key in the set is usable, chosen by `kid`;
-- refused keys: production passes the sandbox key's fingerprint so that a
-  misconfigured JWKS URL pointing at the sandbox can never authenticate
-  anyone (`ensure_allowed` turns it into a start-up failure).
+- refused keys: production refuses every sandbox key (and any key whose
+  fingerprint it is given), so that a misconfigured JWKS URL pointing at the
+  sandbox can never authenticate anyone (`ensure_allowed` turns it into a
+  start-up failure).
+
+How production recognises a sandbox key without holding one: each machine's
+sandbox generates its own RSA key on first use (never committed or packaged,
+so there is no fingerprint to compare with), always with the public exponent
+`SANDBOX_PUBLIC_EXPONENT`, the prime whose eight bytes spell "SANDBOX-" (in
+a JWKS, `"e": "U0FOREJPWC0"`), and publishes it under a `kid` starting
+`sandbox-`. The exponent is public and costs the key nothing in strength;
+the key generators real sign-in services use (OpenSSL, Java's) choose 65537.
+A key with either mark is refused; the exponent catches it under any other
+`kid`, without one, or with zero-padded `n` and `e`, as it is compared as a
+number.
 """
 
 from __future__ import annotations
@@ -40,6 +52,19 @@ log = logging.getLogger(__name__)
 
 MIN_RSA_KEY_BITS = 2048
 """Shorter RSA keys are ignored: they are forgeable with today's means."""
+
+SANDBOX_PUBLIC_EXPONENT = int.from_bytes(b"SANDBOX-", "big")
+"""The public exponent of every sandbox signing key: a prime no real sign-in service uses."""
+
+SANDBOX_KID_PREFIX = "sandbox-"
+"""How the sandbox names its signing keys in its JWKS and token headers."""
+
+
+def is_sandbox_key(kid: str | None, public_key: RSAPublicKey) -> bool:
+    """Whether a published key is a sandbox key (by its exponent, or by its `kid`)."""
+    if kid is not None and kid.startswith(SANDBOX_KID_PREFIX):
+        return True
+    return public_key.public_numbers().e == SANDBOX_PUBLIC_EXPONENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +142,7 @@ class JwksCache:
         *,
         refresh_min_interval_s: float = 30,
         ttl_s: float = 3600,
+        refuse_sandbox_keys: bool = False,
         refused_fingerprints: frozenset[str] = frozenset(),
         fetch_timeout_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -125,12 +151,13 @@ class JwksCache:
         self._session = session
         self._min_interval_s = refresh_min_interval_s
         self._ttl_s = ttl_s
+        self._refuse_sandbox = refuse_sandbox_keys
         self._refused = refused_fingerprints
         self._timeout = aiohttp.ClientTimeout(total=fetch_timeout_s)
         self._clock = clock
         self._lock = asyncio.Lock()
         self._keys: tuple[SigningKey, ...] = ()
-        self._refused_served: frozenset[str] = frozenset()
+        self._refused_served: dict[str, str] = {}  # fingerprint -> what it is
         self._loaded_at: float | None = None
         self._last_attempt: float | None = None
         self._attempts = 0
@@ -149,8 +176,8 @@ class JwksCache:
     async def ensure_allowed(self) -> None:
         """Fetch the JWKS if needed and refuse to run if it serves a refused key.
 
-        Raises `ConfigurationError` when the sign-in service publishes a key
-        whose fingerprint is refused (in production: the public sandbox key),
+        Raises `ConfigurationError` when the sign-in service publishes a
+        refused key (in production: any sandbox key; see the module docstring),
         and `JwksUnavailable` when no JWKS has ever been fetched successfully.
         """
         if self._loaded_at is None:
@@ -160,7 +187,7 @@ class JwksCache:
         if self._refused_served:
             raise ConfigurationError(
                 f"the sign-in service at {self._url} publishes a refused signing key "
-                f"(fingerprint {', '.join(sorted(self._refused_served))}); "
+                f"({'; '.join(v for _, v in sorted(self._refused_served.items()))}); "
                 "production must not trust the sandbox key: check the sign-in service URL"
             )
 
@@ -250,18 +277,27 @@ class JwksCache:
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
             raise _FetchFailed(f"GET {self._url} returned JSON without a 'keys' list")
         usable: list[SigningKey] = []
-        refused: set[str] = set()
+        refused: dict[str, str] = {}
         for entry in document["keys"]:
             if not isinstance(entry, dict):
                 continue
             key = _signing_key(entry)
             if key is None:
                 continue
+            if self._refuse_sandbox and is_sandbox_key(key.kid, key.public_key):
+                refused[key.fingerprint] = (
+                    f"a sandbox key, kid {key.kid!r}, fingerprint {key.fingerprint}"
+                )
+                continue
             if key.fingerprint in self._refused:
-                refused.add(key.fingerprint)
+                refused[key.fingerprint] = f"kid {key.kid!r}, fingerprint {key.fingerprint}"
                 continue
             usable.append(key)
         if refused:
-            log.error("JWKS at %s serves refused key(s) %s; ignoring them", self._url, refused)
+            log.error(
+                "JWKS at %s serves refused key(s) (%s); ignoring them",
+                self._url,
+                "; ".join(refused.values()),
+            )
         self._keys = tuple(usable)
-        self._refused_served = frozenset(refused)
+        self._refused_served = refused

@@ -1,6 +1,6 @@
 """Hand-made tokens: our own RSA key, unsigned and HMAC-confused JWTs.
 
-The sandbox signs with its one committed key (`keys.mint_token`); everything
+The sandbox signs with its one generated key (`keys.mint_token`); everything
 an attacker might send instead is built here, byte by byte where PyJWT would
 refuse to build it (``alg: none``, HS256 keyed with the RSA public key).
 """
@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from allocation_api.upstream.fakes.keys import sandbox_private_key
+from allocation_api.sandbox.keys import sandbox_private_key
 
 OWN_KID = "access-tests-1"
 """The `kid` our own sign-in service publishes for `own_key()`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from allocation_api.upstream.fakes import Sandbox
+from allocation_api.sandbox import Sandbox
 
 DATA_UPSTREAMS = ("prisoner-search", "prison-api", "nomis-user-roles")
 

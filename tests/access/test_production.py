@@ -1,7 +1,8 @@
-"""`serve` mode: refuses the sandbox key at start; hardened once running.
+"""`serve` mode: refuses sandbox keys at start; hardened once running.
 
-Against the sandbox sign-in service (whose JWKS always publishes the public
-sandbox key) `serve` must not start. The other production behaviours are
+Against the sandbox sign-in service (whose JWKS always publishes a sandbox
+key, recognisable by its exponent and kid: see `auth/jwks.py`) `serve` must
+not start, and no sandbox key may ever verify a token in production. The other production behaviours are
 checked on a `serve` instance whose sign-in service (`OwnSignIn`) publishes
 only a key of our own, on a scratch database with one table dropped, so
 that one query fails in a way nobody planned for (an unexpected error).
@@ -9,9 +10,14 @@ that one query fails in a way nobody planned for (an unexpected error).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import os
+import socket
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +27,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from allocation_api.app import create_app
 from allocation_api.errors import ConfigurationError
+from allocation_api.sandbox import Sandbox
+from allocation_api.sandbox.keys import SANDBOX_KID, load_sandbox_key, sandbox_public_jwk
 from allocation_api.store.testing import database_for_tests, drop_database_for_tests
 from allocation_api.store.urls import asyncpg_url
-from allocation_api.upstream.fakes import Sandbox
-from allocation_api.upstream.fakes.keys import SANDBOX_KID, sandbox_public_jwk
 from tests.access.forge import OWN_KID, own_key, public_jwk, zero_padded
 from tests.access.signin import OwnSignIn
 from tests.conftest import RunningApi, running_api, settings_for
@@ -124,6 +130,53 @@ async def test_uvicorn_exits_on_the_sandbox_sign_in(
     assert "production must not trust the sandbox key" in logged
 
 
+async def test_serve_command_refuses_the_sandbox_sign_in_in_one_line(
+    sandbox: Sandbox, database_url: str, tmp_path: Path
+) -> None:
+    """`allocation-api serve` itself: exit status 2 and one sentence on stderr, no traceback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = settings_for(sandbox, database_url, mode="serve")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALLOCATION_API_")}
+    for name in (
+        "database_url",
+        "prisoner_search_url",
+        "prison_api_url",
+        "nomis_user_roles_url",
+        "hmpps_auth_url",
+        "client_id",
+    ):
+        env[f"ALLOCATION_API_{name.upper()}"] = str(getattr(settings, name))
+    env["ALLOCATION_API_CLIENT_SECRET"] = "sandbox-secret"
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "allocation_api.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(60):
+        out, err = await child.communicate()
+    lines = err.decode().splitlines()
+    assert child.returncode == 2, err.decode()
+    assert len(lines) == 1, err.decode()
+    (line,) = lines
+    assert line.startswith("allocation-api serve: ")
+    assert "refused signing key" in line
+    assert "production must not trust the sandbox key" in line
+    assert sandbox.urls["hmpps-auth"] in line
+    assert "Traceback" not in line
+    assert out == b""
+
+
 @pytest.mark.parametrize(
     "extra",
     [
@@ -146,6 +199,26 @@ async def test_serve_refuses_a_sign_in_that_also_publishes_the_sandbox_key(
         with pytest.raises(ConfigurationError, match="refused signing key"):
             async with app.router.lifespan_context(app):
                 pytest.fail("started although the JWKS publishes the sandbox key")
+    finally:
+        await signin.close()
+
+
+async def test_serve_refuses_any_sandbox_key_not_only_this_machines(
+    sandbox: Sandbox, database_url: str, tmp_path: Path
+) -> None:
+    """Production holds no sandbox key: another machine's (here: another directory's) is
+    refused as well, by its exponent, under a name of the real service's style."""
+    elsewhere = load_sandbox_key(tmp_path)
+    assert elsewhere.fingerprint != sandbox.key.fingerprint
+    signin = OwnSignIn(sandbox.urls["hmpps-auth"])
+    signin.published.append({**elsewhere.public_jwk(), "kid": "hmpps-auth-2027"})
+    await signin.start()
+    try:
+        settings = settings_for(sandbox, database_url, mode="serve", hmpps_auth_url=signin.url)
+        app = create_app(settings)
+        with pytest.raises(ConfigurationError, match="refused signing key"):
+            async with app.router.lifespan_context(app):
+                pytest.fail("started although the JWKS publishes a sandbox key")
     finally:
         await signin.close()
 

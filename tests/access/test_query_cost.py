@@ -18,6 +18,7 @@ from typing import Any
 import graphql
 import pytest
 
+from allocation_api.sandbox import Sandbox
 from allocation_api.schema.cost import (
     CONNECTION_ITEMS,
     LIST_SIZES,
@@ -28,7 +29,6 @@ from allocation_api.schema.cost import (
     query_cost,
 )
 from allocation_api.settings import Settings
-from allocation_api.upstream.fakes import Sandbox
 from tests.access.helpers import assert_refused_before_execution, data_requests
 from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
 from tests.api.random_documents import SCHEMA, random_document

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from allocation_api.upstream.fakes import Sandbox
+from allocation_api.sandbox import Sandbox
 from tests.access.helpers import assert_refused_before_execution, data_requests
 from tests.conftest import RunningApi
 

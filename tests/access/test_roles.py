@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from allocation_api.upstream.fakes import Sandbox
+from allocation_api.sandbox import Sandbox
 from tests.access.helpers import assert_forbidden_at, error_at
 from tests.api.helpers import (
     ALLOCATE,

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import jwt
 import pytest
 
-from allocation_api.upstream.fakes import Sandbox
-from allocation_api.upstream.fakes.keys import SANDBOX_KID, mint_token, sandbox_private_key
+from allocation_api.sandbox import Sandbox
+from allocation_api.sandbox.keys import SANDBOX_KID, mint_token, sandbox_private_key
 from tests.access.forge import (
     b64url,
     hs256_with_public_key,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from allocation_api.upstream.fakes import Fault, Sandbox
+from allocation_api.sandbox import Fault, Sandbox
 from tests.access.helpers import assert_forbidden_at
 from tests.api.helpers import allocate, fresh_prisoner, ready_prisoner_and_pom, set_tier
 from tests.conftest import RunningApi, running_api, settings_for

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from allocation_api.sandbox import Sandbox
 from allocation_api.schema import fast_execution
 from allocation_api.schema.build import engine_internals
 from allocation_api.schema.fast_execution import INLINE, FastExecutionContext
-from allocation_api.upstream.fakes import Sandbox
 from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
 from tests.api.random_documents import random_document
 from tests.conftest import RunningApi, running_api, settings_for

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from allocation_api.health import HealthCheck
-from allocation_api.upstream.fakes import Sandbox
+from allocation_api.sandbox import Sandbox
 from tests.conftest import RunningApi, running_api, settings_for
 
 PING = "/health/ping"  # the sign-in service's is /auth/health/ping

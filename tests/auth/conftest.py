@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from allocation_api.upstream.fakes import Sandbox, start_sandbox
+from allocation_api.sandbox import Sandbox, start_sandbox
 from tests.auth.signin import SignIn
 
 

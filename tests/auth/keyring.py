@@ -1,6 +1,6 @@
 """Extra RSA keys, their JWKS entries, and tokens signed with them.
 
-The sandbox signs with its one committed key; forged tokens, rotated keys
+The sandbox signs with its one generated key; forged tokens, rotated keys
 and refused keys need others, generated here once per test session.
 """
 

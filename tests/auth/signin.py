@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from allocation_api.upstream.fakes import Fault, Sandbox
+from allocation_api.sandbox import Fault, Sandbox
 
 UPSTREAM = "hmpps-auth"
 JWKS_PATH = "/auth/.well-known/jwks.json"

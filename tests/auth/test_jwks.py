@@ -18,7 +18,7 @@ from allocation_api.auth.errors import JwksUnavailable, RejectReason, TokenRejec
 from allocation_api.auth.jwks import JwksCache, jwk_thumbprint
 from allocation_api.auth.verify import TokenVerifier
 from allocation_api.errors import ConfigurationError
-from allocation_api.upstream.fakes import (
+from allocation_api.sandbox import (
     SANDBOX_KID,
     Fault,
     jwk_fingerprint,

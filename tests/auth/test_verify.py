@@ -27,7 +27,7 @@ from allocation_api.auth.identity import ROLE_ALLOC_MGR, ROLE_VIEW_POM_ALLOCATIO
 from allocation_api.auth.jwks import JwksCache
 from allocation_api.auth.verify import MAX_TOKEN_CHARS, TokenVerifier
 from allocation_api.errors import Unauthenticated
-from allocation_api.upstream.fakes.keys import SANDBOX_KID, mint_token, sandbox_private_key
+from allocation_api.sandbox.keys import SANDBOX_KID, mint_token, sandbox_private_key
 from tests.auth.conftest import FakeClock
 from tests.auth.keyring import claims, rsa_key, sign
 from tests.auth.signin import SignIn

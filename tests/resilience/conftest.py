@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from allocation_api.sandbox import Sandbox, start_sandbox
 from allocation_api.settings import Settings
 from allocation_api.store.testing import database_for_tests, drop_database_for_tests
-from allocation_api.upstream.fakes import Sandbox, start_sandbox
 from tests.conftest import SANDBOX_CLIENT, RunningApi, running_api, settings_for
 
 # Settings every API instance of this package shares: upstream failures must

@@ -11,7 +11,7 @@ import asyncio
 import time
 from typing import Any
 
-from allocation_api.upstream.fakes import Fault, Sandbox
+from allocation_api.sandbox import Fault, Sandbox
 from tests.api.helpers import allocate, ready_prisoner_and_pom
 from tests.conftest import RunningApi
 from tests.resilience.support import ALLOCATE, assert_clean_body, table_counts

@@ -32,9 +32,9 @@ from typing import Any
 
 import pytest
 
+from allocation_api.sandbox import Sandbox
 from allocation_api.store.embedded import EmbeddedPostgres
 from allocation_api.store.migrate import run_migrations
-from allocation_api.upstream.fakes import Sandbox
 from tests.conftest import RunningApi, running_api, settings_for
 from tests.resilience.conftest import FAST_FAILING
 from tests.resilience.support import (

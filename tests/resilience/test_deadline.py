@@ -19,8 +19,8 @@ from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from allocation_api.errors import UpstreamTimeout, UpstreamUnavailable
+from allocation_api.sandbox import Fault, Sandbox
 from allocation_api.store.urls import asyncpg_url
-from allocation_api.upstream.fakes import Fault, Sandbox
 from allocation_api.upstream.retry import (
     DEADLINE_EXCEEDED,
     RetryPolicy,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from allocation_api.upstream.fakes import Fault, Sandbox
+from allocation_api.sandbox import Fault, Sandbox
 from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
 from tests.api.random_documents import random_document
 from tests.api.test_fast_execution import same_answer

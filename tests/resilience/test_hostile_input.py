@@ -29,8 +29,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from allocation_api.sandbox import Sandbox
 from allocation_api.store.testing import database_for_tests, drop_database_for_tests
-from allocation_api.upstream.fakes import Sandbox
 from tests.api.helpers import ready_prisoner_and_pom
 from tests.conftest import RunningApi, running_api, settings_for
 from tests.resilience.conftest import FAST_FAILING

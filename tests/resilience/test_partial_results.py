@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from allocation_api.upstream.fakes import Fault, Sandbox
+from allocation_api.sandbox import Fault, Sandbox
 from tests.api.helpers import allocate, ready_prisoner_and_pom
 from tests.conftest import RunningApi
 from tests.resilience.support import (

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 import psutil
 import pytest
 
-from allocation_api.upstream.fakes import Sandbox
+from allocation_api.sandbox import Sandbox
 from tests.conftest import RunningApi, running_api, settings_for
 
 MAX_HEADER_BYTES = 4096

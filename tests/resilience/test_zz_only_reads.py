@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from allocation_api.upstream.fakes import Sandbox
+from allocation_api.sandbox import Sandbox
 
 
 def test_the_resilience_sandbox_received_only_reads(box: Sandbox) -> None:

@@ -18,9 +18,9 @@ import pytest
 
 from allocation_api import calls
 from allocation_api.errors import ConfigurationError
+from allocation_api.sandbox import Sandbox, start_sandbox
 from allocation_api.settings import Settings
 from allocation_api.upstream import Upstreams
-from allocation_api.upstream.fakes import Sandbox, start_sandbox
 from allocation_api.upstream.models import (
     Agency,
     Movement,

@@ -25,6 +25,7 @@ from allocation_api.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from allocation_api.sandbox import Fault, Sandbox, start_sandbox
 from allocation_api.settings import Settings
 from allocation_api.upstream import (
     CircuitOpen,
@@ -34,7 +35,6 @@ from allocation_api.upstream import (
     UpstreamWriteRefused,
     retry_budget,
 )
-from allocation_api.upstream.fakes import Fault, Sandbox, start_sandbox
 
 PRISONER = "GET /prisoner/{prisonerNumber}"
 TOKEN = "POST /auth/oauth/token"

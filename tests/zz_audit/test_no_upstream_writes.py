@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from allocation_api.upstream.fakes import Sandbox
+from allocation_api.sandbox import Sandbox
 
 
 def test_sandbox_received_only_reads(sandbox: Sandbox) -> None:

@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from allocation_api.upstream.fakes.counting import RequestCounter, is_read
-from allocation_api.upstream.fakes.data import SandboxData
-from allocation_api.upstream.fakes.faults import Fault, FaultSwitch
-from allocation_api.upstream.fakes.tokens import TokenVerifier
+from allocation_api.sandbox.counting import RequestCounter, is_read
+from allocation_api.sandbox.data import SandboxData
+from allocation_api.sandbox.faults import Fault, FaultSwitch
+from allocation_api.sandbox.tokens import TokenVerifier
 
 ErrorBody = Callable[[int, str], Mapping[str, Any]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

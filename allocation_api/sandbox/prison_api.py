@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from allocation_api.upstream.fakes.server import BadRequest, FakeUpstream, json_response, read_json
+from allocation_api.sandbox.server import BadRequest, FakeUpstream, json_response, read_json
 
 DEFAULT_PAGE_LIMIT = 10
 

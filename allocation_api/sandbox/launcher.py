@@ -4,7 +4,8 @@ Used three ways: in-process by the test-suite (`async with await
 start_sandbox() as sandbox`), by `allocation-api dev` next to the API, and by
 `allocation-api sandbox` through `run_sandbox_forever`. The servers share one
 `SandboxData`, so what prisoner search, prison-api and NOMIS user roles say
-agrees, and one token verifier bound to the fake sign-in service's issuer.
+agrees, one signing key (`keys.py`, kept in `key_dir`) and one token
+verifier bound to the fake sign-in service's issuer and that key.
 """
 
 from __future__ import annotations
@@ -15,19 +16,20 @@ import json
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO, overload
 
-from allocation_api.upstream.fakes.counting import UPSTREAMS
-from allocation_api.upstream.fakes.data import SandboxData
-from allocation_api.upstream.fakes.faults import Fault
-from allocation_api.upstream.fakes.hmpps_auth import HmppsAuth
-from allocation_api.upstream.fakes.keys import mint_token
-from allocation_api.upstream.fakes.nomis_user_roles import NomisUserRoles
-from allocation_api.upstream.fakes.prison_api import PrisonApi
-from allocation_api.upstream.fakes.prisoner_search import PrisonerSearch
-from allocation_api.upstream.fakes.server import FakeUpstream
-from allocation_api.upstream.fakes.tokens import TokenVerifier
+from allocation_api.sandbox.counting import UPSTREAMS
+from allocation_api.sandbox.data import SandboxData
+from allocation_api.sandbox.faults import Fault
+from allocation_api.sandbox.hmpps_auth import HmppsAuth
+from allocation_api.sandbox.keys import SandboxKey, load_sandbox_key
+from allocation_api.sandbox.nomis_user_roles import NomisUserRoles
+from allocation_api.sandbox.prison_api import PrisonApi
+from allocation_api.sandbox.prisoner_search import PrisonerSearch
+from allocation_api.sandbox.server import FakeUpstream
+from allocation_api.sandbox.tokens import TokenVerifier
 
 DEFAULT_CLIENT_ID = "allocation-api"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"
@@ -51,6 +53,7 @@ class Sandbox:
         self.urls: dict[str, str] = {name: self.servers[name].url for name in UPSTREAMS}
         """Base URL per upstream name, no trailing slash."""
         self.issuer: str = auth.issuer
+        self.key: SandboxKey = auth.key
         self.client_id: str = auth.client_id
         self.client_secret: str = auth.client_secret
 
@@ -95,8 +98,8 @@ class Sandbox:
 
     # ------------------------------------------------------------------ tokens
     def mint_token(self, **kwargs: Any) -> str:
-        """`keys.mint_token` with this sandbox's issuer filled in."""
-        return mint_token(self.issuer, **kwargs)
+        """`keys.mint_token` with this sandbox's issuer and key filled in."""
+        return self.key.mint(self.issuer, **kwargs)
 
     def user_token(
         self,
@@ -118,7 +121,7 @@ class Sandbox:
             last_name=last or None,
             roles=roles,
         )
-        return mint_token(
+        return self.key.mint(
             self.issuer,
             username=user.username,
             roles=roles,
@@ -168,11 +171,14 @@ async def start_sandbox(
     client_id: str = DEFAULT_CLIENT_ID,
     client_secret: str = DEFAULT_CLIENT_SECRET,
     ports: Mapping[str, int] | None = None,
+    key_dir: Path | None = None,
 ) -> Sandbox:
     """Generate (or take) the data and start the four fakes; port 0 = any free port.
 
     `latency_ms` delays every request except health pings and sandbox
     control (the benchmark uses 20 ms to make upstream calls cost something).
+    Tokens are signed with the key kept in `key_dir` (default
+    `./.allocation-api/`), made there on first use.
     """
     unknown = set(ports or {}) - set(UPSTREAMS)
     if unknown:
@@ -186,14 +192,20 @@ async def start_sandbox(
             prisons=prisons,
             poms_per_prison=poms_per_prison,
         )
+    key = await asyncio.to_thread(load_sandbox_key, key_dir)
     auth = HmppsAuth(
-        data, client_id=client_id, client_secret=client_secret, latency_ms=latency_ms, fault_seed=1
+        data,
+        key=key,
+        client_id=client_id,
+        client_secret=client_secret,
+        latency_ms=latency_ms,
+        fault_seed=1,
     )
     started: list[FakeUpstream] = []
     try:
         await auth.start(host, port_of.get(auth.name, 0))
         started.append(auth)
-        verifier = TokenVerifier(auth.issuer)
+        verifier = TokenVerifier(auth.issuer, key.private_key.public_key())
         others: list[FakeUpstream] = [
             cls(data, verifier=verifier, latency_ms=latency_ms, fault_seed=i + 2)
             for i, cls in enumerate((PrisonerSearch, PrisonApi, NomisUserRoles))
@@ -218,6 +230,7 @@ async def run_sandbox_forever(
     client_id: str = DEFAULT_CLIENT_ID,
     client_secret: str = DEFAULT_CLIENT_SECRET,
     ports: Mapping[str, int] | None = None,
+    key_dir: Path | None = None,
     out: TextIO | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
@@ -244,6 +257,7 @@ async def run_sandbox_forever(
             client_id=client_id,
             client_secret=client_secret,
             ports=ports,
+            key_dir=key_dir,
         ) as sandbox:
             stream = out or sys.stdout
             stream.write(json.dumps(sandbox.urls) + "\n")

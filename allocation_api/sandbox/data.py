@@ -25,9 +25,9 @@ from typing import Any
 
 import orjson
 
-from allocation_api.upstream.fakes.generate import generate_into
-from allocation_api.upstream.fakes.reference import COURTS, KNOWN_PRISONS, prison_info
-from allocation_api.upstream.fakes.sentences import (
+from allocation_api.sandbox.generate import generate_into
+from allocation_api.sandbox.reference import COURTS, KNOWN_PRISONS, prison_info
+from allocation_api.sandbox.sentences import (
     CIVIL_IMPRISONMENT_STATUSES,
     IN_SCOPE_LEGAL_STATUSES,
 )

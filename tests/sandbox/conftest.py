@@ -18,7 +18,7 @@ import orjson
 import pytest
 from multidict import CIMultiDictProxy
 
-from allocation_api.upstream.fakes import Sandbox, start_sandbox
+from allocation_api.sandbox import Sandbox, start_sandbox
 
 
 @dataclass(frozen=True)

@@ -6,23 +6,28 @@
     sandbox.set_fault("prison-api", Fault(status=503))
     await sandbox.close()
 
-Nothing here may be used in production: the signing key in `keys.py` is
-public. See `sandbox.py` for the API and DOMAIN.md for the upstream contract
-the fakes follow.
+Nothing in the production path imports this package: `serve` and
+`allocation_api.app` never load it (a test in tests/sandbox/ proves it), and
+only the `dev`, `sandbox` and `token` commands import it, inside the command.
+Its signing key is generated on first use and production refuses it (see
+`keys.py`). See `launcher.py` for the API and DOMAIN.md for the upstream
+contract the fakes follow.
 """
 
-from allocation_api.upstream.fakes.counting import READ_POSTS, UPSTREAMS, is_read
-from allocation_api.upstream.fakes.data import SandboxData, SandboxUser
-from allocation_api.upstream.fakes.faults import Fault
-from allocation_api.upstream.fakes.keys import (
+from allocation_api.sandbox.counting import READ_POSTS, UPSTREAMS, is_read
+from allocation_api.sandbox.data import SandboxData, SandboxUser
+from allocation_api.sandbox.faults import Fault
+from allocation_api.sandbox.keys import (
     SANDBOX_KID,
+    SandboxKey,
     jwk_fingerprint,
+    load_sandbox_key,
     mint_token,
     sandbox_key_fingerprint,
     sandbox_private_key,
     sandbox_public_jwk,
 )
-from allocation_api.upstream.fakes.sandbox import Sandbox, run_sandbox_forever, start_sandbox
+from allocation_api.sandbox.launcher import Sandbox, run_sandbox_forever, start_sandbox
 
 __all__ = [
     "READ_POSTS",
@@ -31,9 +36,11 @@ __all__ = [
     "Fault",
     "Sandbox",
     "SandboxData",
+    "SandboxKey",
     "SandboxUser",
     "is_read",
     "jwk_fingerprint",
+    "load_sandbox_key",
     "mint_token",
     "run_sandbox_forever",
     "sandbox_key_fingerprint",

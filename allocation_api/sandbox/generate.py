@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from allocation_api.upstream.fakes.reference import (
+from allocation_api.sandbox.reference import (
     COURTS,
     FEMALE_FIRST_NAMES,
     KNOWN_PRISONS,
@@ -24,10 +24,10 @@ from allocation_api.upstream.fakes.reference import (
     SURNAMES,
     PrisonInfo,
 )
-from allocation_api.upstream.fakes.sentences import add_months, draw_custody, draw_legal_status
+from allocation_api.sandbox.sentences import add_months, draw_custody, draw_legal_status
 
 if TYPE_CHECKING:
-    from allocation_api.upstream.fakes.data import SandboxData
+    from allocation_api.sandbox.data import SandboxData
 
 FIRST_STAFF_ID = 485_001
 """Sandbox staff ids count up from here (real NOMIS staff ids are of this size)."""

@@ -12,20 +12,19 @@ from __future__ import annotations
 import time
 
 import jwt
-
-from allocation_api.upstream.fakes.keys import sandbox_private_key
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 _MAX_CACHED = 50_000
 
 
 class TokenVerifier:
-    """Accepts RS256 tokens signed by the sandbox key for one issuer."""
+    """Accepts RS256 tokens signed by the sandbox's key for one issuer."""
 
     __slots__ = ("_accepted", "_key", "_revoked", "issuer")
 
-    def __init__(self, issuer: str) -> None:
+    def __init__(self, issuer: str, public_key: RSAPublicKey) -> None:
         self.issuer = issuer
-        self._key = sandbox_private_key().public_key()
+        self._key = public_key
         self._accepted: dict[str, float] = {}
         self._revoked: set[str] = set()
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from allocation_api.upstream.fakes import UPSTREAMS, run_sandbox_forever, start_sandbox
+from allocation_api.sandbox import UPSTREAMS, run_sandbox_forever, start_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = (
     "import asyncio\n"
-    "from allocation_api.upstream.fakes import run_sandbox_forever\n"
+    "from allocation_api.sandbox import run_sandbox_forever\n"
     "asyncio.run(run_sandbox_forever(prisoners_per_prison=10, poms_per_prison=3))\n"
 )
 

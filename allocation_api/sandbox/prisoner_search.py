@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from allocation_api.upstream.fakes.data import PRISONER_NUMBER
-from allocation_api.upstream.fakes.server import BadRequest, FakeUpstream, json_response, read_json
+from allocation_api.sandbox.data import PRISONER_NUMBER
+from allocation_api.sandbox.server import BadRequest, FakeUpstream, json_response, read_json
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 2000

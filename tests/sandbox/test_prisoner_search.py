@@ -8,8 +8,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from allocation_api.upstream.fakes import mint_token
-from allocation_api.upstream.fakes.keys import SANDBOX_KID
+from allocation_api.sandbox import mint_token
+from allocation_api.sandbox.keys import SANDBOX_KID
 
 from .conftest import FakeClient
 

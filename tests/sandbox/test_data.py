@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from allocation_api.upstream.fakes.data import (
+from allocation_api.sandbox.data import (
     CIVIL_IMPRISONMENT_STATUSES,
     IN_SCOPE_LEGAL_STATUSES,
     PRISONER_NUMBER,
     SandboxData,
     age_on,
 )
-from allocation_api.upstream.fakes.sentences import add_months
+from allocation_api.sandbox.sentences import add_months
 
 TODAY = dt.date(2026, 3, 31)  # a month end, to exercise clamped month arithmetic
 PRISONS = ("LEI", "MDI", "BXI")

@@ -1,6 +1,6 @@
 """Fake HMPPS Auth: client-credentials tokens, JWKS, OpenID metadata, sandbox user tokens.
 
-Tokens are signed with the committed sandbox key, so the other fakes (and
+Tokens are signed with the sandbox key (`keys.py`), so the other fakes (and
 the service in dev mode) can verify them through the JWKS like real ones.
 `POST /auth/sandbox/token` is a sandbox-only extension: it mints a user
 token for any user, roles and caseloads, and registers that user with the
@@ -18,9 +18,9 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from allocation_api.upstream.fakes.data import SandboxData
-from allocation_api.upstream.fakes.keys import mint_token, sandbox_public_jwk
-from allocation_api.upstream.fakes.server import BadRequest, FakeUpstream, json_response, read_json
+from allocation_api.sandbox.data import SandboxData
+from allocation_api.sandbox.keys import SandboxKey
+from allocation_api.sandbox.server import BadRequest, FakeUpstream, json_response, read_json
 
 CLIENT_ROLES: tuple[str, ...] = (
     "ROLE_SYSTEM_USER",
@@ -44,12 +44,14 @@ class HmppsAuth(FakeUpstream):
         self,
         data: SandboxData,
         *,
+        key: SandboxKey,
         client_id: str,
         client_secret: str,
         latency_ms: int = 0,
         fault_seed: int = 0,
     ) -> None:
         super().__init__(data, verifier=None, latency_ms=latency_ms, fault_seed=fault_seed)
+        self.key = key
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_ttl_s = DEFAULT_TOKEN_TTL_S
@@ -90,7 +92,7 @@ class HmppsAuth(FakeUpstream):
             )
         username = str(form.get("username") or request.query.get("username") or "")
         extra: dict[str, Any] = {"auth_source": "none", "grant_type": "client_credentials"}
-        token = mint_token(
+        token = self.key.mint(
             self.issuer,
             username=username.upper() if username else None,
             roles=CLIENT_ROLES,
@@ -113,7 +115,7 @@ class HmppsAuth(FakeUpstream):
         )
 
     async def jwks(self, _request: web.Request) -> web.Response:
-        return json_response({"keys": [sandbox_public_jwk(), *self.extra_jwks]})
+        return json_response({"keys": [self.key.public_jwk(), *self.extra_jwks]})
 
     async def openid_configuration(self, _request: web.Request) -> web.Response:
         base = f"{self.url}/auth"
@@ -149,7 +151,7 @@ class HmppsAuth(FakeUpstream):
             client_id = body.get("clientId", self.client_id)
             if not isinstance(client_id, str) or not client_id:
                 raise BadRequest("clientId must be a non-empty string")
-            token = mint_token(
+            token = self.key.mint(
                 self.issuer, roles=roles, client_id=client_id, name=name, expires_in=expires_in
             )
             return json_response({"access_token": token, "expires_in": expires_in})
@@ -169,7 +171,7 @@ class HmppsAuth(FakeUpstream):
             last_name=last,
             roles=roles,
         )
-        token = mint_token(
+        token = self.key.mint(
             self.issuer,
             username=username,
             roles=roles,

@@ -6,7 +6,7 @@ import aiohttp
 import jwt
 import pytest
 
-from allocation_api.upstream.fakes import Sandbox
+from allocation_api.sandbox import Sandbox
 
 from .conftest import FakeClient, basic_auth
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from allocation_api.upstream.fakes.data import SandboxUser
-from allocation_api.upstream.fakes.server import FakeUpstream, json_response
+from allocation_api.sandbox.data import SandboxUser
+from allocation_api.sandbox.server import FakeUpstream, json_response
 
 
 class NomisUserRoles(FakeUpstream):

@@ -9,7 +9,7 @@ import aiohttp
 import orjson
 import pytest
 
-from allocation_api.upstream.fakes import Fault, is_read, start_sandbox
+from allocation_api.sandbox import Fault, is_read, start_sandbox
 
 from .conftest import FakeClient, service_token
 

@@ -1,0 +1,1 @@
+"""Tests of the sandbox: the fake upstreams and their control API."""
