@@ -137,7 +137,14 @@ def installed() -> Iterator[Installed]:
     """
     _remove_leftovers()
     base = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
-    uv = _uv()
+    try:
+        yield _build_and_install(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _build_and_install(base: Path) -> Installed:
+    uv, lock = _uv(), ROOT / "lock"
     source, dist, venv, work = base / "source", base / "dist", base / "venv", base / "work"
     work.mkdir()
     _clean_copy(source)
@@ -146,7 +153,7 @@ def installed() -> Iterator[Installed]:
         "build",
         "--quiet",
         "--build-constraints",
-        ROOT / "lock" / "build.txt",
+        lock / "build.txt",
         "--out-dir",
         dist,
         cwd=source,
@@ -154,22 +161,10 @@ def installed() -> Iterator[Installed]:
     (wheel,) = dist.glob("*.whl")
     _run(uv, "venv", "--quiet", "--python", sys.executable, venv)
     python = venv / "bin" / "python"
-    _run(
-        uv,
-        "pip",
-        "sync",
-        "--quiet",
-        "--python",
-        python,
-        "--require-hashes",
-        ROOT / "lock" / "runtime.txt",
-    )
+    _run(uv, "pip", "sync", "--quiet", "--python", python, "--require-hashes", lock / "runtime.txt")
     _run(uv, "pip", "install", "--quiet", "--python", python, "--no-deps", wheel)
     _run(uv, "pip", "check", "--quiet", "--python", python)
-    try:
-        yield Installed(wheel=wheel, venv=venv, work=work)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    return Installed(wheel=wheel, venv=venv, work=work)
 
 
 def test_wheel_carries_every_package_file_and_no_key(installed: Installed) -> None:
