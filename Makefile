@@ -1,5 +1,5 @@
 # Shortcuts for the README's commands (the scripts work without make).
-.PHONY: dev test schema lint bench
+.PHONY: dev test schema lint bench bootstrap upgrade-lock
 
 dev:
 	bash scripts/dev.sh
@@ -15,3 +15,9 @@ lint:
 
 bench:
 	bash scripts/bootstrap.sh && .venv/bin/python -m bench
+
+bootstrap:
+	bash scripts/bootstrap.sh
+
+upgrade-lock:
+	bash scripts/upgrade-lock.sh

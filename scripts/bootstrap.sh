@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Creates .venv (Python >= 3.11) and installs the project with its dev extras.
-# Re-installs only when pyproject.toml changed. Sourced by the other scripts.
+# Makes .venv (Python >= 3.11) hold exactly what lock/dev.txt pins (every file
+# hash-checked), plus the project itself, editable. Needs only python3 and pip:
+# it first installs the uv release pinned in lock/tools.txt (hash-checked, with
+# pip), and uv does the rest. Re-installs only when pyproject.toml, a lock file
+# or this script changed. Sourced by the other scripts; afterwards $UV is the
+# pinned uv (also linked as .venv/bin/uv).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -18,13 +22,33 @@ if [ -z "$PYTHON" ]; then
   exit 1
 fi
 
+# uv uses the interpreter found above, never one it would download.
+export UV_PYTHON_DOWNLOADS=never
+
+uv_version=$(sed -n 's/^uv==\([^ ;]*\).*/\1/p' lock/tools.txt)
+uv_dir=$PWD/.venv/.uv-$uv_version
+UV=$uv_dir/bin/uv
+export UV
+
 if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
+  "$PYTHON" -m venv --without-pip .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -x "$UV" ]; then
+  echo "bootstrap: installing uv $uv_version (lock/tools.txt)" >&2
+  rm -rf .venv/.uv-*
+  "$PYTHON" -m pip install -qq --disable-pip-version-check --no-deps --only-binary :all: \
+    --require-hashes --target "$uv_dir" -r lock/tools.txt
+fi
+
+stamp=.venv/.installed-$(cat pyproject.toml lock/*.txt scripts/bootstrap.sh | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  echo "bootstrap: installing lock/dev.txt and the project (editable) into .venv" >&2
+  "$UV" pip sync --quiet --python .venv/bin/python --require-hashes lock/dev.txt
+  "$UV" pip install --quiet --python .venv/bin/python --no-deps \
+    --build-constraints lock/build.txt --editable .
+  # The project's own requirements must be met by the lock (else: upgrade-lock.sh).
+  "$UV" pip check --quiet --python .venv/bin/python
+  ln -sfn "../.uv-$uv_version/bin/uv" .venv/bin/uv
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
