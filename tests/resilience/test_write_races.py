@@ -160,7 +160,8 @@ async def test_allocations_racing_inactive_leave_the_pom_no_case(fault_api: Runn
         inactive = await _set_pom_status(fault_api, staff_id, "INACTIVE")
         answers = await asyncio.gather(*tasks)
 
-        assert inactive["__typename"] == "Pom" and inactive["status"] == "INACTIVE", inactive
+        assert inactive["__typename"] == "Pom", inactive
+        assert inactive["status"] == "INACTIVE", inactive
         held = await _sql(
             fault_api,
             "SELECT offender_no FROM allocation WHERE prison_code = :prison"
@@ -247,7 +248,7 @@ async def test_case_information_creators_with_version_zero_have_one_winner(
             assert len(won) == 1, (round_number, no, mine)
             assert won[0]["version"] == 1
             assert {(a["code"], a["currentVersion"]) for a in lost} == {("STALE_VERSION", 1)}, lost
-            assert rows[no]["version"] == 1 and rows[no]["tier"] == won[0]["tier"], rows[no]
+            assert (rows[no]["version"], rows[no]["tier"]) == (1, won[0]["tier"]), rows[no]
             conflicts += len(lost)
     print(
         f"\n[case information creators] rounds={ROUNDS} requests={ROUNDS * 40} "
