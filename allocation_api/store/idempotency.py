@@ -11,6 +11,9 @@ Use inside the mutation's transaction:
 
 `record_idempotent_response` waits for a concurrent transaction that is
 inserting the same key, so exactly one of two racing requests wins.
+
+Mutations claim the key before writing instead (`guards.claim_idempotency_key`),
+so the record and the write commit or roll back together.
 """
 
 from __future__ import annotations

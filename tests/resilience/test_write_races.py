@@ -17,7 +17,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import pool
@@ -38,6 +38,9 @@ from tests.resilience.support import (
 
 PRISON = "MDI"
 ROUNDS = 10
+STAGGER_S = 0.01  # between the starts of racing requests, so INACTIVE lands among them
+
+T = TypeVar("T")
 
 ALLOCATE_SECONDARY = ALLOCATE.replace("allocatePrimaryPom", "allocateSecondaryPom").replace(
     "AllocatePrimaryPomInput", "AllocateSecondaryPomInput"
@@ -84,15 +87,10 @@ async def _sql(api: RunningApi, statement: str, **params: Any) -> list[dict[str,
         await engine.dispose()
 
 
-async def _after_answers(tasks: list[asyncio.Task[Any]], count: int) -> None:
-    """Wait until `count` of `tasks` have answered (0: not at all)."""
-    if count <= 0:
-        return
-    pending = set(tasks)
-    done = 0
-    while done < count and pending:
-        finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-        done += len(finished)
+async def _after(delay_s: float, work: Awaitable[T]) -> T:
+    """`work`, started `delay_s` from now (spreads a burst; nothing is timed)."""
+    await asyncio.sleep(delay_s)
+    return await work
 
 
 async def _ready_prisoners(api: RunningApi, count: int) -> list[Candidate]:
@@ -118,8 +116,8 @@ async def _set_pom_status(api: RunningApi, staff_id: int, status: str) -> dict[s
 
 async def test_allocations_racing_inactive_leave_the_pom_no_case(fault_api: RunningApi) -> None:
     """Per round: primary allocations of P to fresh cases and co-working allocations of
-    P to cases of another POM race `updatePomDetails(P, INACTIVE)`, sent after a
-    different number of answers each round. Afterwards P holds no case, and every
+    P to cases of another POM race `updatePomDetails(P, INACTIVE)`, sent at a
+    different point of the burst each round. Afterwards P holds no case, and every
     allocation that answered success was released by the INACTIVE change (it
     committed before it) with an INACTIVE_POM event."""
     group = 5
@@ -142,22 +140,17 @@ async def test_allocations_racing_inactive_leave_the_pom_no_case(fault_api: Runn
                 nos=[c.offender_no for c in cases],
             )
         }
-        sends: list[tuple[Candidate, Awaitable[dict[str, Any]]]] = [
-            (case, _send(fault_api, ALLOCATE, {"input": case.input_for(pom)})) for case in primaries
-        ] + [
-            (
-                case,
-                _send(
-                    fault_api,
-                    ALLOCATE_SECONDARY,
-                    {"input": {"offenderNo": case.offender_no, "staffId": staff_id}},
-                ),
-            )
-            for case in co_worked
+        sends: list[tuple[Candidate, Awaitable[dict[str, Any]]]] = []
+        for primary, co_work in zip(primaries, co_worked, strict=True):
+            sends.append((primary, _send(fault_api, ALLOCATE, {"input": primary.input_for(pom)})))
+            co_input = {"offenderNo": co_work.offender_no, "staffId": staff_id}
+            sends.append((co_work, _send(fault_api, ALLOCATE_SECONDARY, {"input": co_input})))
+        tasks = [
+            asyncio.ensure_future(_after(i * STAGGER_S, work)) for i, (_, work) in enumerate(sends)
         ]
-        tasks = [asyncio.ensure_future(work) for _, work in sends]
-        await _after_answers(tasks, round_number % group)
-        inactive = await _set_pom_status(fault_api, staff_id, "INACTIVE")
+        # Rounds differ in how far the burst has got when INACTIVE is sent.
+        offset = (round_number % len(sends)) * 2 * STAGGER_S
+        inactive = await _after(offset, _set_pom_status(fault_api, staff_id, "INACTIVE"))
         answers = await asyncio.gather(*tasks)
 
         assert inactive["__typename"] == "Pom", inactive
@@ -189,15 +182,19 @@ async def test_allocations_racing_inactive_leave_the_pom_no_case(fault_api: Runn
             assert len(released) == 1, (round_number, case.offender_no, answer, released)
             assert released[0]["trigger"] == "INACTIVE_POM", released
             assert staff_id in (released[0]["primary"], released[0]["secondary"]), released
-        totals["released"] += sum(1 for a in answers if a["__typename"] == "Allocation")
+        won = sum(1 for a in answers if a["__typename"] == "Allocation")
+        totals["mixed rounds"] += 0 < won < len(answers)
 
     audit = await store_audit(fault_api.settings.database_url or "", [c.offender_no for c in cases])
     assert audit.mismatches == []
     assert (await _set_pom_status(fault_api, staff_id, "ACTIVE"))["status"] == "ACTIVE"
+    for case in co_worked:  # leave no case behind
+        answer = await _send(fault_api, DEALLOCATE, {"input": {"offenderNo": case.offender_no}})
+        assert answer["__typename"] == "Allocation", answer
     print(
         f"\n[inactive race] rounds={ROUNDS} allocations={ROUNDS * 2 * group} "
         f"successes={totals['Allocation']} (all released by INACTIVE) "
-        f"refused={totals['POM_NOT_ACTIVE']}"
+        f"refused={totals['POM_NOT_ACTIVE']} rounds with both={totals['mixed rounds']}"
     )
 
 
@@ -293,19 +290,17 @@ async def test_case_information_creators_without_version_lose_nothing(
             assert (rows[no]["tier"], rows[no]["version"]) == (last["tier"], 4), (rows[no], mine)
 
 
-async def _bare_poms(api: RunningApi, count: int, exclude: set[int]) -> list[int]:
-    """MDI POMs of this module, their details deleted (a reset of rows it created)."""
-    staff = [p["staffId"] for p in api.sandbox.data.poms(PRISON) if p["staffId"] not in exclude]
-    chosen = staff[-count:]
-    assert len(chosen) == count, staff
+async def _bare_poms(api: RunningApi, count: int) -> list[int]:
+    """MDI POMs holding no case, their details deleted (rows only this module writes)."""
     held = await _sql(
         api,
-        "SELECT count(*) AS n FROM allocation WHERE prison_code = :prison"
-        " AND (primary_pom_staff_id = ANY(:ids) OR secondary_pom_staff_id = ANY(:ids))",
+        "SELECT primary_pom_staff_id AS a, secondary_pom_staff_id AS b FROM allocation"
+        " WHERE prison_code = :prison",
         prison=PRISON,
-        ids=chosen,
     )
-    assert held[0]["n"] == 0, "the POMs chosen must hold no case"
+    busy = {r["a"] for r in held} | {r["b"] for r in held}
+    chosen = [s for s in api.sandbox.data.pom_staff_ids(PRISON) if s not in busy][-count:]
+    assert len(chosen) == count, (chosen, busy)
     await _sql(
         api,
         "DELETE FROM pom_detail WHERE prison_code = :prison AND staff_id = ANY(:ids)",
@@ -315,20 +310,14 @@ async def _bare_poms(api: RunningApi, count: int, exclude: set[int]) -> list[int
     return chosen
 
 
-async def _module_poms(api: RunningApi) -> set[int]:
-    """POMs the allocation tests of this module give cases to (never reset)."""
-    return {p["staffId"] for p in (await active_poms(api, PRISON))[:2]}
-
-
 async def test_pom_details_creators_with_version_zero_have_one_winner(
     fault_api: RunningApi,
 ) -> None:
     """Four creators per POM with expectedVersion 0: one winner, STALE_VERSION for the rest."""
     patterns = [0.2, 0.4, 0.6, 0.8]
     stale = 0
-    exclude = await _module_poms(fault_api)
     for round_number in range(ROUNDS):
-        poms = await _bare_poms(fault_api, 3, exclude)
+        poms = await _bare_poms(fault_api, 3)
         answers = await asyncio.gather(
             *(
                 _send(
@@ -375,9 +364,8 @@ async def test_pom_details_creators_with_version_zero_have_one_winner(
 async def test_pom_details_writers_without_version_lose_no_field(fault_api: RunningApi) -> None:
     """One creator sets the working pattern, another the status, concurrently, from no
     row: the row ends with both (neither write replaces the other's field)."""
-    exclude = await _module_poms(fault_api)
     for round_number in range(ROUNDS):
-        poms = await _bare_poms(fault_api, 3, exclude)
+        poms = await _bare_poms(fault_api, 3)
         answers = await asyncio.gather(
             *(
                 _send(fault_api, POM_DETAILS, {"input": {"staffId": s, "prisonCode": PRISON, **v}})
