@@ -454,6 +454,27 @@ async def test_concurrent_retries_of_one_request_write_once_and_answer_alike(
     print(f"\n[same request, one key] rounds={ROUNDS} requests={ROUNDS * 12} writes={2 * ROUNDS}")
 
 
+async def test_a_refused_write_leaves_its_key_unused(fault_api: RunningApi) -> None:
+    """The claim of a key rolls back with a refused write: the key stays free."""
+    (case,) = await _ready_prisoners(fault_api, 1)
+    first, second = case.poms[0], case.poms[1]
+    done = await _send(fault_api, ALLOCATE, {"input": case.input_for(first)})
+    assert done["__typename"] == "Allocation", done
+    key = f"races-{uuid.uuid4()}"
+    again = {"input": case.input_for(first, idempotencyKey=key)}
+    refused = await _send(fault_api, ALLOCATE, again)
+    assert refused["code"] == "ALREADY_PRIMARY_POM", refused
+    other = await _send(fault_api, ALLOCATE, {"input": case.input_for(second, idempotencyKey=key)})
+    assert other["__typename"] == "Allocation", other
+    assert other["primaryPomStaffId"] == second["staffId"]
+    rows = await _sql(
+        fault_api, "SELECT request_hash FROM idempotency_key WHERE key = :key", key=key
+    )
+    assert len(rows) == 1
+    cleanup = await _send(fault_api, DEALLOCATE, {"input": {"offenderNo": case.offender_no}})
+    assert cleanup["__typename"] == "Allocation", cleanup
+
+
 # --- 4. caseloads fresh for writes ----------------------------------------------------------
 
 
