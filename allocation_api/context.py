@@ -64,6 +64,7 @@ class RequestContext:
     request_id: str
     today: dt.date = field(default_factory=today_in_london)
     _caseloads: frozenset[str] | None = None
+    _fresh_caseloads: frozenset[str] | None = None
     _own_staff_id: int | None = None
     _own_staff_id_known: bool = False
     _memo: KeyedOnce[Hashable, Any] = field(default_factory=KeyedOnce)
@@ -88,7 +89,11 @@ class RequestContext:
         return cast(T, await self._memo.run(key, lambda _key: compute()))
 
     async def caseloads(self) -> frozenset[str]:
-        """Prisons the calling user may see (NOMIS caseloads); empty for client tokens."""
+        """Prisons the calling user may see (NOMIS caseloads); empty for client tokens.
+
+        For reads: may come from the shared cache (`cache_ttl_caseloads_s`).
+        Mutations use `caseloads_for_write`.
+        """
         if self._caseloads is None:
             username = self.identity.username
             if username is None:
@@ -102,6 +107,27 @@ class RequestContext:
                     frozenset() if found is None else frozenset(c.id for c in found.caseloads)
                 )
         return self._caseloads
+
+    async def caseloads_for_write(self) -> frozenset[str]:
+        """The caller's caseloads as NOMIS has them now, for a mutation's prison check.
+
+        Read from NOMIS user roles on every request that writes, never from the
+        shared cache: a prison removed from a user's caseloads stops their
+        writes there at once, whatever token they hold. An upstream failure
+        propagates, so the mutation is refused rather than checked on an old
+        answer. The answer also refreshes the shared cache and this request's
+        `caseloads()`, so what the mutation returns is read with the same view.
+        """
+        if self._fresh_caseloads is None:
+            username = self.identity.username
+            if username is None:
+                fresh: frozenset[str] = frozenset()
+            else:
+                found = await self.services.upstreams.user_roles.caseloads(username)
+                self.services.caches.caseloads_by_user.put(username, found)
+                fresh = frozenset() if found is None else frozenset(c.id for c in found.caseloads)
+            self._fresh_caseloads = self._caseloads = fresh
+        return self._fresh_caseloads
 
     async def own_staff_id(self) -> int | None:
         """The NOMIS staff id of the calling user (a POM reading their own cases)."""

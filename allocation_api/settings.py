@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     cache_ttl_prisons_s: float = Field(3600, ge=0)
     cache_ttl_users_s: float = Field(300, ge=0)
     cache_ttl_prisoners_s: float = Field(5, ge=0)
+    cache_ttl_caseloads_s: float = Field(60, ge=0)
+    """Users' caseloads, for reads only (mutations read them from NOMIS every time)."""
     cache_max_entries: int = Field(50_000, ge=100)
 
     # --- GraphQL limits ------------------------------------------------------

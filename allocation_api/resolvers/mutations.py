@@ -3,15 +3,18 @@ history event in ONE transaction.
 
 Shape of every mutation:
 1. validate the input (typed `ValidationError`, nothing read yet);
-2. read the facts the rules need (prisoner, POM role, staff status), fresh
-   from NOMIS rather than from the cross-request caches, because a rule
-   check must not pass on stale data; an upstream that cannot answer
-   refuses the mutation with `ServiceUnavailableError`;
+2. read the facts the rules need (prisoner, POM role, staff status, the
+   caller's caseloads), fresh from NOMIS rather than from the cross-request
+   caches, because a rule check must not pass on stale data; an upstream
+   that cannot answer refuses the mutation with `ServiceUnavailableError`;
 3. check the caller may change this prison (`auth/policy.can_mutate`);
-4. in one transaction: lock the allocation row (SELECT ... FOR UPDATE, so
-   concurrent writers to one prisoner serialise), replay an idempotency
-   key, check `expectedVersion`, write the row (version + 1) and append the
-   event carrying that version. Any failure rolls the whole unit back.
+4. in one transaction, with the database holding each invariant
+   (`store/guards.py`): claim the idempotency key (or replay/refuse), lock
+   the POM being given the case and check its owned status under that lock,
+   lock the allocation row (SELECT ... FOR UPDATE, so concurrent writers to
+   one prisoner serialise), check `expectedVersion`, write the row
+   (version + 1), append the event carrying that version and store the
+   key's answer. Any failure rolls the whole unit back, key included.
 Expected failures are raised as `DomainError`s and turned into payload union
 members by `as_payload`; nothing else is caught here.
 """
@@ -56,6 +59,7 @@ from allocation_api.schema.inputs import (
     PomDetailsInput,
 )
 from allocation_api.schema.permissions import check_offender_no, check_prison_code
+from allocation_api.store import guards
 from allocation_api.store import repositories as repo
 from allocation_api.store.enums import AllocationEventType as Ev
 from allocation_api.store.enums import AllocationTrigger as Trigger
@@ -65,7 +69,6 @@ from allocation_api.store.tables import (
     Allocation,
     AllocationEvent,
     CaseInformation,
-    IdempotencyKey,
     PomDetail,
 )
 from allocation_api.upstream.models import Prisoner, StaffDetail, StaffRole
@@ -187,7 +190,7 @@ async def _prisoner(ctx: RequestContext, offender_no: str) -> Prisoner:
 async def _require_prison_access(ctx: RequestContext, prison: str | None) -> str:
     if prison is None:
         raise NotAllowed("The prisoner is not in a prison", code="PRISONER_NOT_IN_PRISON")
-    if not policy.can_mutate(ctx.identity, await ctx.caseloads(), prison):
+    if not policy.can_mutate(ctx.identity, await ctx.caseloads_for_write(), prison):
         raise NotAllowed(
             f"You may not change allocations at {prison} (not in your caseloads)",
             code="FORBIDDEN_PRISON",
@@ -204,7 +207,11 @@ async def _fresh_poms(ctx: RequestContext, prison: str) -> list[StaffRole]:
 async def _require_active_pom(
     ctx: RequestContext, staff_id: int, prison: str
 ) -> tuple[StaffRole, StaffDetail]:
-    """The POM must hold the POM role at the prison and be active (NOMIS and owned status)."""
+    """The POM must hold the POM role at the prison and be active (NOMIS and owned status).
+
+    The owned status is checked here to refuse early, and again under the
+    POM's lock inside the write's transaction (`_write_allocation`).
+    """
     roles = await _fresh_poms(ctx, prison)
     role = next((r for r in roles if r.staffId == staff_id), None)
     staff_rows = await ctx.services.upstreams.prison_api.staff_by_ids([staff_id])
@@ -280,24 +287,45 @@ async def _write_allocation(
     idempotency_key: str | None,
     fingerprint: str,
     change: AllocationChange,
+    pom_staff_id: int | None = None,
 ) -> t.Allocation:
-    """Lock, replay-or-check, change the row, append its event: all or nothing."""
+    """Claim-or-replay the key, check the POM under its lock, lock and change the row,
+    append its event: all or nothing.
+
+    `pom_staff_id` is the POM the change gives the case to: it must still be
+    ACTIVE at `prison` under its shared lock, which `updatePomDetails` takes
+    exclusively (so a POM made INACTIVE meanwhile either sees and releases
+    this case, or this write sees INACTIVE and is refused).
+    """
+    username = ctx.identity.username or ctx.identity.client_id
     async with translate_store_errors(), ctx.sessions() as session, session.begin():
-        row = await repo.lock_allocation(session, offender_no, prison)
         if idempotency_key is not None:
-            seen = await repo.find_idempotent_response(
-                session, idempotency_key, operation, retention=ctx.settings.idempotency_retention
+            seen = await guards.claim_idempotency_key(
+                session,
+                key=idempotency_key,
+                operation=operation,
+                request_hash=fingerprint,
+                username=username,
+                retention=ctx.settings.idempotency_retention,
             )
             if seen is not None:
-                if seen.request_hash != fingerprint or seen.created_by_username != (
-                    ctx.identity.username or ctx.identity.client_id
-                ):
+                if seen.request_hash != fingerprint or seen.created_by_username != username:
                     raise Conflict(
                         "This idempotencyKey was used for a different request",
                         code="IDEMPOTENCY_KEY_REUSED",
-                        current_version=row.version,
+                        current_version=await guards.current_version(
+                            session, Allocation, {"offender_no": offender_no}
+                        ),
                     )
                 return mapping.allocation(Allocation.model_validate(seen.response))
+        if pom_staff_id is not None:
+            status = await guards.pom_status_locked(session, pom_staff_id, prison)
+            if status != StoredPomStatus.ACTIVE:
+                raise NotAllowed(
+                    f"POM {pom_staff_id} is {str(status).lower()} at {prison}",
+                    code="POM_NOT_ACTIVE",
+                )
+        row = await repo.lock_allocation(session, offender_no, prison)
         _check_version(row.version, expected_version)
         event = await change(session, row)
         saved = await repo.save_allocation(session, row)
@@ -312,16 +340,8 @@ async def _write_allocation(
         event.created_by_name = saved.created_by_name
         await repo.append_event(session, event)
         if idempotency_key is not None:
-            await repo.record_idempotent_response(
-                session,
-                IdempotencyKey(
-                    key=idempotency_key,
-                    operation=operation,
-                    request_hash=fingerprint,
-                    response=_snapshot(saved),
-                    created_by_username=ctx.identity.username or ctx.identity.client_id,
-                ),
-                retention=ctx.settings.idempotency_retention,
+            await guards.store_idempotent_response(
+                session, key=idempotency_key, operation=operation, response=_snapshot(saved)
             )
     forget(ctx.loaders.owned_by_offender_no, offender_no)
     forget(ctx.loaders.events_by_offender_no, offender_no)
@@ -431,6 +451,7 @@ async def _allocate_primary_pom(ctx: RequestContext, inp: AllocatePrimaryPomInpu
         idempotency_key=key,
         fingerprint=fingerprint,
         change=change,
+        pom_staff_id=staff_id,
     )
 
 
@@ -497,6 +518,7 @@ async def _allocate_secondary_pom(
         idempotency_key=key,
         fingerprint=fingerprint,
         change=change,
+        pom_staff_id=staff_id,
     )
 
 
@@ -512,7 +534,8 @@ async def deallocate_secondary_pom(ctx: RequestContext, inp: DeallocateInput) ->
 
 
 async def _deallocate(ctx: RequestContext, inp: DeallocateInput, *, primary: bool) -> t.Allocation:
-    """Owned data only: works while NOMIS is down (the caller's caseloads are cached)."""
+    """Owned data and the caller's caseloads only: works while prisoner search and
+    prison-api are down (NOMIS user roles must answer for the prison check)."""
     offender_no = check_offender_no(inp.offender_no)
     expected = _expected_version(inp.expected_version)
     key = _idempotency_key(inp.idempotency_key)
@@ -627,20 +650,17 @@ async def _update_case_information(
     prisoner = await _prisoner(ctx, offender_no)
     await _require_prison_access(ctx, prisoner.prisonId)
 
+    columns = {**values, "updated_by_username": ctx.identity.username or ctx.identity.client_id}
     async with translate_store_errors(), ctx.sessions() as session, session.begin():
-        existing = (
-            await session.exec(
-                select(CaseInformation)
-                .where(CaseInformation.offender_no == offender_no)
-                .with_for_update()
-            )
-        ).first()
-        _check_version(0 if existing is None else existing.version, expected)
-        row = existing or CaseInformation(offender_no=offender_no)
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.updated_by_username = ctx.identity.username or ctx.identity.client_id
-        saved = await repo.upsert_case_information(session, row)
+        # expectedVersion 0 creates or is refused; n updates version n or is refused.
+        saved = await guards.write_versioned(
+            session,
+            CaseInformation,
+            {"offender_no": offender_no},
+            create=columns,
+            change=columns,
+            expected_version=expected,
+        )
     forget(ctx.loaders.owned_by_offender_no, offender_no)
     return mapping.case_information(saved)
 
@@ -677,28 +697,37 @@ async def _update_pom_details(ctx: RequestContext, inp: PomDetailsInput) -> t.Po
     actor = await _actor_name(ctx)
     username = ctx.identity.username or ctx.identity.client_id
 
+    change: dict[str, Any] = {"updated_by_username": username}
+    if pattern is not None:
+        change["working_pattern"] = pattern
+    if inp.status is not None:
+        change["status"] = StoredPomStatus(inp.status.value)
+    defaults = {
+        "working_pattern": mapping.default_working_pattern(role),
+        "status": StoredPomStatus.ACTIVE,
+    }
+
     async with translate_store_errors(), ctx.sessions() as session, session.begin():
+        # Exclusive: waits for allocations to this POM in flight, and makes later
+        # ones wait for this change (they then read the new status).
+        await guards.lock_pom(session, staff_id, prison, exclusive=True)
         existing = (
             await session.exec(
                 select(PomDetail)
                 .where(PomDetail.staff_id == staff_id, PomDetail.prison_code == prison)
                 .with_for_update()
+                .execution_options(populate_existing=True)
             )
         ).first()
-        _check_version(0 if existing is None else existing.version, expected)
-        row = existing or PomDetail(
-            staff_id=staff_id,
-            prison_code=prison,
-            working_pattern=mapping.default_working_pattern(role),
-            status=StoredPomStatus.ACTIVE,
+        was_inactive = existing is not None and existing.status == StoredPomStatus.INACTIVE
+        saved = await guards.write_versioned(
+            session,
+            PomDetail,
+            {"staff_id": staff_id, "prison_code": prison},
+            create={**defaults, **change},
+            change=change,
+            expected_version=expected,
         )
-        was_inactive = row.status == StoredPomStatus.INACTIVE
-        if pattern is not None:
-            row.working_pattern = pattern
-        if inp.status is not None:
-            row.status = StoredPomStatus(inp.status.value)
-        row.updated_by_username = username
-        saved = await repo.upsert_pom_detail(session, row)
         if saved.status == StoredPomStatus.INACTIVE and not was_inactive:
             await _release_cases_of_inactive_pom(session, staff_id, prison, username, actor)
     forget(ctx.loaders.pom_detail_by_key, (staff_id, prison))

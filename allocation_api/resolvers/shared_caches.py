@@ -77,7 +77,7 @@ class SharedCaches:
                 "user_by_name", ttl_s=settings.cache_ttl_users_s, maxsize=size
             ),
             caseloads_by_user=SingleFlightCache(
-                "caseloads_by_user", ttl_s=settings.cache_ttl_users_s, maxsize=size
+                "caseloads_by_user", ttl_s=settings.cache_ttl_caseloads_s, maxsize=size
             ),
             # Whole-prison lists are big; keep few of them.
             prisoners_by_prison=SingleFlightCache(

@@ -12,6 +12,9 @@ Use inside the mutation's transaction:
 `record_idempotent_response` waits for a concurrent transaction that is
 inserting the same key, so exactly one of two racing requests wins.
 
+Mutations claim the key before writing instead (`guards.claim_idempotency_key`),
+so the record and the write commit or roll back together.
+
 Keys expire after a retention period (`idempotency_retention_days`, 7 days by
 default: clients retry within seconds or minutes, and a retry queue that has
 not delivered within a week is being replayed by hand, where a new key is
@@ -41,6 +44,7 @@ from allocation_api.store.tables import IdempotencyKey
 __all__ = [
     "DEFAULT_RETENTION",
     "PurgeReport",
+    "expiry_cutoff",
     "find_idempotent_response",
     "purge_expired_idempotency_keys",
     "purge_periodically",
@@ -52,7 +56,7 @@ DEFAULT_RETENTION = timedelta(days=7)
 log = logging.getLogger("allocation_api.store.idempotency")
 
 
-def _cutoff(retention: timedelta) -> sa.ColumnElement[datetime]:
+def expiry_cutoff(retention: timedelta) -> sa.ColumnElement[datetime]:
     """Rows created before this have expired (the database's clock, one for all replicas)."""
     return sa.func.now() - sa.literal(retention, sa.Interval())
 
@@ -65,7 +69,7 @@ async def find_idempotent_response(
     statement = select(IdempotencyKey).where(
         col(IdempotencyKey.key) == key,
         col(IdempotencyKey.operation) == operation,
-        col(IdempotencyKey.created_at) >= _cutoff(retention),
+        col(IdempotencyKey.created_at) >= expiry_cutoff(retention),
     )
     return (await session.exec(statement)).one_or_none()
 
@@ -93,7 +97,7 @@ async def record_idempotent_response(
         .on_conflict_do_update(
             index_elements=[col(IdempotencyKey.key), col(IdempotencyKey.operation)],
             set_={k: v for k, v in values.items() if k not in ("key", "operation")},
-            where=col(IdempotencyKey.created_at) < _cutoff(retention),
+            where=col(IdempotencyKey.created_at) < expiry_cutoff(retention),
         )
         .returning(col(IdempotencyKey.key))
     )
