@@ -81,10 +81,14 @@ def may_read_some_prisoner(identity: Identity, caseloads: frozenset[str]) -> boo
     """
     if _is_service_reader(identity):
         return True
-    return (
+    return has_prisoner_read_role(identity) and bool(caseloads)
+
+
+def has_prisoner_read_role(identity: Identity) -> bool:
+    """Does the caller hold any grant that can show a prisoner (before caseloads count)?"""
+    return _is_service_reader(identity) or (
         identity.is_user
         and (identity.has_role(ROLE_ALLOC_MGR) or identity.has_role(ROLE_ALLOC_CASE_MGR))
-        and bool(caseloads)
     )
 
 

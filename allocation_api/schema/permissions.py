@@ -193,7 +193,9 @@ class CanReadPrisoner(PrisonerDataCheck):
     async def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         ctx = info.context
         offender_no = check_offender_no(kwargs["offender_no"])
-        if not policy.may_read_some_prisoner(ctx.identity, await ctx.caseloads()):
+        if not policy.has_prisoner_read_role(ctx.identity) or not policy.may_read_some_prisoner(
+            ctx.identity, await ctx.caseloads()
+        ):
             return False
         if policy.reads_every_prisoner(ctx.identity):
             return True  # null for an unknown number: they may see everyone anyway
