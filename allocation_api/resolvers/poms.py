@@ -253,9 +253,15 @@ def cases_of(rows: Sequence[AllocationView]) -> list[tuple[int, str, str | None]
 
 
 async def _prisoners_of(ctx: RequestContext, nos: list[str]) -> dict[str, t.Prisoner | None]:
-    """Prisoners of these cases, partial (NOMIS fields in error) if NOMIS fails."""
+    """Prisoners of these cases, partial (NOMIS fields in error) if NOMIS fails.
+
+    Through the request's DataLoader rather than the bulk read: caseload pages
+    reached side by side (co-workers' caseloads under a page's nodes) then
+    share one upstream batch instead of one read each, so a page's prisoner
+    checks never cost a call per node.
+    """
     try:
-        found = await ctx.loaders.prisoners(nos)
+        found = await ctx.loaders.prisoner_by_no.load_many(nos)
     except UpstreamError as error:
         return {no: mapping.prisoner_unavailable(no, error) for no in nos}
     return {
