@@ -193,12 +193,13 @@ class CanReadPrisoner(PrisonerDataCheck):
     async def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         ctx = info.context
         offender_no = check_offender_no(kwargs["offender_no"])
-        if not policy.has_prisoner_read_role(ctx.identity) or not policy.may_read_some_prisoner(
-            ctx.identity, await ctx.caseloads()
-        ):
-            return False
-        if policy.reads_every_prisoner(ctx.identity):
+        identity = ctx.identity
+        if not policy.has_prisoner_read_role(identity):
+            return False  # before anything is looked up, the caller's caseloads included
+        if policy.reads_every_prisoner(identity):
             return True  # null for an unknown number: they may see everyone anyway
+        if not policy.may_read_some_prisoner(identity, await ctx.caseloads()):
+            return False
         allocation = await ctx.loaders.allocation(offender_no)
         return await prisoner_visible(ctx, offender_no, allocation)
 
