@@ -255,13 +255,13 @@ def cases_of(rows: Sequence[AllocationView]) -> list[tuple[int, str, str | None]
 async def _prisoners_of(ctx: RequestContext, nos: list[str]) -> dict[str, t.Prisoner | None]:
     """Prisoners of these cases, partial (NOMIS fields in error) if NOMIS fails.
 
-    Through the request's DataLoader rather than the bulk read: caseload pages
-    reached side by side (co-workers' caseloads under a page's nodes) then
-    share one upstream batch instead of one read each, so a page's prisoner
-    checks never cost a call per node.
+    Read by page (`prisoners_by_page`): caseload pages reached side by side
+    (co-workers' caseloads under a page's nodes) share one upstream batch
+    instead of one read each, so a page's prisoner checks never cost a call
+    per node, and a page costs one future, not one per prisoner.
     """
     try:
-        found = await ctx.loaders.prisoner_by_no.load_many(nos)
+        found = await ctx.loaders.prisoners_by_page.load(tuple(nos))
     except UpstreamError as error:
         return {no: mapping.prisoner_unavailable(no, error) for no in nos}
     return {
