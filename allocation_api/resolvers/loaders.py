@@ -124,6 +124,12 @@ class Loaders:
         self.prisoner_by_no: DataLoader[str, Prisoner | None] = DataLoader(
             load_fn=self.prisoners, max_batch_size=max_batch_size
         )
+        self.prisoners_by_page: DataLoader[tuple[str, ...], list[Prisoner | None]] = DataLoader(
+            load_fn=functools.partial(_prisoner_pages, self.prisoners)
+        )
+        """Prisoners of whole pages (a caseload's): pages resolved side by side (the
+        co-workers' caseloads under a page's nodes) share ONE bulk read, with one
+        future per page rather than one per prisoner."""
         # One key per request (the prison, its roll, its POM list): memoised, not
         # batched, so a cache hit costs no turn of the event loop (keyed_once.py).
         self.roll_by_prison: KeyedOnce[str, PrisonRoll] = KeyedOnce(
@@ -178,6 +184,16 @@ async def _prisoners(
         fetched = await caches.prisoner_by_no.get_many(missing, fetch, absent=None)
         known.update(zip(missing, fetched, strict=True))
     return [known.get(no) for no in nos]
+
+
+async def _prisoner_pages(
+    prisoners: Callable[[list[str]], Awaitable[list[Prisoner | None]]],
+    pages: list[tuple[str, ...]],
+) -> list[list[Prisoner | None]]:
+    """The prisoners of every page, from ONE bulk read of their numbers."""
+    nos = list(dict.fromkeys(no for page in pages for no in page))
+    found = dict(zip(nos, await prisoners(nos), strict=True))
+    return [[found[no] for no in page] for page in pages]
 
 
 async def _prison_roll(

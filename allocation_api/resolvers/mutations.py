@@ -180,9 +180,24 @@ def _fingerprint(operation: str, values: dict[str, Any]) -> str:
 
 
 async def _prisoner(ctx: RequestContext, offender_no: str) -> Prisoner:
-    found = await ctx.services.upstreams.prisoner_search.get_prisoner(offender_no)
-    if found is None:
-        raise NotFound(f"No prisoner {offender_no} in NOMIS", code="PRISONER_NOT_FOUND")
+    """The prisoner (fresh from NOMIS) if the caller may change them, else one refusal.
+
+    Unknown, released, in transit or held outside the caller's caseloads all
+    get the same code and message, naming no prison: a write must not tell
+    where anyone is, or whether they exist. A caller with no caseloads is
+    refused before anything is looked up.
+    """
+    caseloads = await ctx.caseloads_for_write()
+    found = (
+        await ctx.services.upstreams.prisoner_search.get_prisoner(offender_no)
+        if caseloads
+        else None
+    )
+    if found is None or not policy.can_mutate(ctx.identity, caseloads, found.prisonId):
+        raise NotAllowed(
+            "No prisoner with this number is in a prison where you may change allocations",
+            code="FORBIDDEN_PRISON",
+        )
     ctx.loaders.prisoner_by_no.prime(offender_no, found)
     return found
 
@@ -541,11 +556,14 @@ async def _deallocate(ctx: RequestContext, inp: DeallocateInput, *, primary: boo
     key = _idempotency_key(inp.idempotency_key)
     operation = "deallocatePrimaryPom" if primary else "deallocateSecondaryPom"
     current = await ctx.loaders.allocation(offender_no)
-    if current is None:
-        # Access first, so another prison's callers cannot learn who is allocated.
-        prisoner = await _prisoner(ctx, offender_no)
-        await _require_prison_access(ctx, prisoner.prisonId)
-        raise NotFound(f"{offender_no} has never been allocated", code="ALLOCATION_NOT_FOUND")
+    if current is None or not policy.can_mutate(
+        ctx.identity, await ctx.caseloads_for_write(), current.prison_code
+    ):
+        # Access first (`_prisoner`'s one refusal), so another prison's callers
+        # learn neither who is allocated nor where.
+        await _prisoner(ctx, offender_no)
+        if current is None:
+            raise NotFound(f"{offender_no} has never been allocated", code="ALLOCATION_NOT_FOUND")
     prison = await _require_prison_access(ctx, current.prison_code)
     actor = await _actor_name(ctx)
 

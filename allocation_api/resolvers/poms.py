@@ -19,6 +19,7 @@ from allocation_api.rules.caseload import CaseRecord, CaseRole, count_caseload
 from allocation_api.rules.handover import Handover as HandoverResult
 from allocation_api.schema import mapping
 from allocation_api.schema import types as t
+from allocation_api.schema.permissions import visible_prisoners
 from allocation_api.store.views import AllocationView, PomDetailView
 from allocation_api.upstream.models import Prisoner, StaffRole
 
@@ -168,7 +169,8 @@ def caseload_preload_for(selected: Sequence[Selection]) -> CaseloadPreload:
     nodes = selections.connection_nodes(selected)
     asked = selections.names(nodes)
     return CaseloadPreload(
-        prisoners="prisoner" in asked,
+        # The history is shown only with the prisoner: both need the prisoners' prisons.
+        prisoners=bool(asked & {"prisoner", "history"}),
         poms=bool(asked & {"primaryPom", "secondaryPom"}),
         pom_details=pom_details_asked(nodes),
     )
@@ -199,11 +201,38 @@ async def caseload(
         for allocation in nodes:
             allocation.known_prisoners = known_prisoners
             allocation.known_poms = known_poms
+        if known_prisoners is not None:
+            await _decide_prisoners(ctx, nodes, known_prisoners)
     return t.AllocationConnection(
         nodes=nodes,
         page_info=mapping.page_info(start, start + len(page), len(rows)),
         total_count=len(rows),
     )
+
+
+async def _decide_prisoners(
+    ctx: RequestContext, nodes: list[t.Allocation], known: dict[str, t.Prisoner | None]
+) -> None:
+    """Decide, for every node of the page, whether the caller may see its prisoner.
+
+    A caseload is at the POM's prison, but a prisoner in it may be elsewhere
+    now (a co-working POM stays when the prisoner is transferred): each
+    prisoner is decided on their current prison, from the page's one batch of
+    prisoners (no call per node). A refused node stays in the page (the
+    allocation is the caseload's own, at a prison the caller may see) with
+    its `prisoner` and `history` null and FORBIDDEN at their paths.
+    """
+    visible = await visible_prisoners(
+        ctx, [(_live_prison(known.get(node.offender_no)), node) for node in nodes]
+    )
+    for node, seen in zip(nodes, visible, strict=True):
+        node.prisoner_visible = seen
+
+
+def _live_prison(prisoner: t.Prisoner | None) -> str | None:
+    """The prisoner's NOMIS prison; None when NOMIS did not say (then the allocation decides)."""
+    prison = None if prisoner is None else prisoner.prison_id
+    return prison if isinstance(prison, str) else None
 
 
 async def _none() -> None:
@@ -224,9 +253,15 @@ def cases_of(rows: Sequence[AllocationView]) -> list[tuple[int, str, str | None]
 
 
 async def _prisoners_of(ctx: RequestContext, nos: list[str]) -> dict[str, t.Prisoner | None]:
-    """Prisoners of these cases, partial (NOMIS fields in error) if NOMIS fails."""
+    """Prisoners of these cases, partial (NOMIS fields in error) if NOMIS fails.
+
+    Read by page (`prisoners_by_page`): caseload pages reached side by side
+    (co-workers' caseloads under a page's nodes) share one upstream batch
+    instead of one read each, so a page's prisoner checks never cost a call
+    per node, and a page costs one future, not one per prisoner.
+    """
     try:
-        found = await ctx.loaders.prisoners(nos)
+        found = await ctx.loaders.prisoners_by_page.load(tuple(nos))
     except UpstreamError as error:
         return {no: mapping.prisoner_unavailable(no, error) for no in nos}
     return {

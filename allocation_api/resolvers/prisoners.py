@@ -16,7 +16,11 @@ from allocation_api.rules.responsibility import ResponsibilityOverride
 from allocation_api.schema import mapping
 from allocation_api.schema import types as t
 from allocation_api.schema.enums import PomType, Responsibility
-from allocation_api.schema.permissions import check_offender_no
+from allocation_api.schema.permissions import (
+    check_offender_no,
+    prisoner_refused,
+    prisoner_visible,
+)
 from allocation_api.store.owned_records import OwnedRecord
 from allocation_api.upstream.models import Prisoner
 
@@ -50,11 +54,31 @@ async def prisoner_for_case(ctx: RequestContext, offender_no: str) -> t.Prisoner
 def prisoner_of_allocation(
     ctx: RequestContext, node: t.Allocation
 ) -> t.Prisoner | Awaitable[t.Prisoner | None] | None:
-    """An allocation's prisoner: at once if the caseload preloaded it, else batched lazily."""
+    """An allocation's prisoner, if the caller may see them (else FORBIDDEN at the field).
+
+    An allocation can be reached from a POM the caller may see while its
+    prisoner has moved on (a co-working POM stays at the old prison), so the
+    prisoner is decided on here, on their current prison, whatever the path.
+    At once when the caseload preloaded the prisoner and decided, else batched
+    lazily.
+    """
+    visible = node.prisoner_visible
+    if visible is False:
+        raise prisoner_refused()
+    if visible is None:
+        return _checked_prisoner_of_allocation(ctx, node)
     known = node.known_prisoners
     if known is not None and node.offender_no in known:
         return known[node.offender_no]
     return prisoner_for_case(ctx, node.offender_no)
+
+
+async def _checked_prisoner_of_allocation(
+    ctx: RequestContext, node: t.Allocation
+) -> t.Prisoner | None:
+    if not await prisoner_visible(ctx, node.offender_no, node):
+        raise prisoner_refused()
+    return await prisoner_for_case(ctx, node.offender_no)
 
 
 async def case_information(ctx: RequestContext, offender_no: str) -> t.CaseInformation | None:
@@ -153,12 +177,22 @@ def allocation_of(
 ) -> t.Allocation | Awaitable[t.Allocation | None] | None:
     owned = node.owned
     if owned is None:
-        return allocation_resolvers.allocation(ctx, node.offender_no)
+        return _allocation_of_seen_prisoner(ctx, node.offender_no)
     row = owned.allocation
     if row is None:
         return None
     found = mapping.allocation(row)
     found.known_poms = node.known_poms
+    found.prisoner_visible = True  # reached through its prisoner, who was checked
+    return found
+
+
+async def _allocation_of_seen_prisoner(
+    ctx: RequestContext, offender_no: str
+) -> t.Allocation | None:
+    found = await allocation_resolvers.allocation(ctx, offender_no)
+    if found is not None:
+        found.prisoner_visible = True  # reached through its prisoner, who was checked
     return found
 
 

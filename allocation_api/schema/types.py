@@ -5,8 +5,9 @@ plain attributes filled by `schema/mapping.py` (upstream ones may hold an
 `Unavailable` marker, see `schema/unavailable.py`); fields that need I/O call
 one function in `resolvers/`, which batches through the request's DataLoaders.
 Every field carries a permission decision (see `schema/permissions.py`): a
-permission class where access depends on the caller, or `INHERIT` where the
-parent object was already checked.
+permission class where access depends on the caller, `PRISONER_DATA` where the
+resolver decides on the prisoner it yields, or `INHERIT` where the parent
+object was already checked.
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ from allocation_api.schema.enums import (
     Tier,
 )
 from allocation_api.schema.markers import direct
-from allocation_api.schema.permissions import INHERIT, CanReadPomCases
+from allocation_api.schema.permissions import (
+    INHERIT,
+    PRISONER_DATA,
+    CanReadPomCases,
+    CanReadPrisonRoll,
+)
 from allocation_api.store.owned_records import OwnedRecord
 
 
@@ -248,7 +254,13 @@ class Allocation:
     version: int = strawberry.field(metadata=INHERIT)
     updated_at: dt.datetime = strawberry.field(metadata=INHERIT)
 
-    @strawberry.field(metadata=direct(prisoner_resolvers.prisoner_of_allocation))
+    @strawberry.field(
+        metadata={**direct(prisoner_resolvers.prisoner_of_allocation), **PRISONER_DATA},
+        description=(
+            "The prisoner as NOMIS has them now; null, with FORBIDDEN at its path, when the "
+            "caller may not see them (e.g. transferred to a prison outside their caseloads)."
+        ),
+    )
     def prisoner(self, info: Info) -> Prisoner | None:
         return cast(
             "Prisoner | None", prisoner_resolvers.prisoner_of_allocation(info.context, self)
@@ -258,6 +270,10 @@ class Allocation:
     """POMs preloaded by a page resolver; None = look each up lazily."""
     known_prisoners: Private[dict[str, Prisoner | None] | None] = None
     """Prisoners preloaded by a caseload resolver; None = look each up lazily."""
+    prisoner_visible: Private[bool | None] = None
+    """Whether the caller may see this allocation's prisoner (`prisoner`,
+    `history`), decided by whoever made the object from facts it already read;
+    None = decide lazily, on the prisoner's current prison."""
 
     @strawberry.field(metadata=direct(pom_resolvers.primary_pom_of_allocation))
     def primary_pom(self, info: Info) -> Pom | None:
@@ -267,8 +283,11 @@ class Allocation:
     def secondary_pom(self, info: Info) -> Pom | None:
         return cast("Pom | None", pom_resolvers.secondary_pom_of_allocation(info.context, self))
 
-    @strawberry.field(metadata=direct(allocation_resolvers.history_of_allocation))
-    async def history(self, info: Info) -> list[AllocationEvent]:
+    @strawberry.field(
+        metadata={**direct(allocation_resolvers.history_of_allocation), **PRISONER_DATA},
+        description="Null, with FORBIDDEN at its path, when the caller may not see the prisoner.",
+    )
+    async def history(self, info: Info) -> list[AllocationEvent] | None:
         return await allocation_resolvers.history_of_allocation(info.context, self)
 
 
@@ -293,7 +312,7 @@ class Prison:
     name: str = strawberry.field(metadata=INHERIT)
 
     @strawberry.field(
-        metadata=INHERIT,
+        permission_classes=[CanReadPrisonRoll],
         description=(
             "Prisoners in scope of OMiC (legal status SENTENCED, INDETERMINATE_SENTENCE, RECALL "
             "or IMMIGRATION_DETAINEE and eligible), ordered by last name, first name, number."

@@ -102,8 +102,12 @@ async def test_nomis_record_without_a_prison(api: RunningApi, sandbox: Sandbox) 
         body = await _as(api, number, service)
         assert "errors" not in body, body
         assert body["data"]["prisoner"]["offenderNo"] == number
-        # A number nobody knows is still just null, for anyone: nothing to hide.
+        # A number nobody knows gets the same refusal: nothing tells the two apart.
         body = await _as(api, "Z0000ZZ" if number != "Z0000ZZ" else "Y0000YY", token)
+        assert body["data"] == {"prisoner": None}, body
+        assert_forbidden_at(body, ["prisoner"])
+        # The reading services, who may see every prisoner, get a plain null.
+        body = await _as(api, "Z0000ZZ" if number != "Z0000ZZ" else "Y0000YY", service)
         assert body == {**body, "data": {"prisoner": None}}
         assert "errors" not in body, body
     finally:

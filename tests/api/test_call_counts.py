@@ -207,3 +207,54 @@ async def test_pom_detail_fields_on_a_caseload_cost_one_statement(
     assert any(c is not None for c in coworkers)
     assert all(c is None or c["status"] in {"ACTIVE", "INACTIVE"} for c in coworkers)
     assert all(c is None or 0.1 <= c["workingPattern"] <= 1.0 for c in coworkers)
+
+
+CASELOAD_PRISONER_DATA = """query($id: Int!, $n: Int!) { pom(staffId: $id, prisonCode: "MDI") {
+  caseload(first: $n) { nodes { offenderNo
+    prisoner { prisonId cellLocation dateOfBirth category }
+    history { event createdBy } } } } }"""
+
+CASELOAD_HISTORY_ONLY = """query($id: Int!, $n: Int!) { pom(staffId: $id, prisonCode: "MDI") {
+  caseload(first: $n) { nodes { offenderNo history { event } } } } }"""
+
+CO_WORKERS_CASELOADS = """query($id: Int!, $n: Int!) { pom(staffId: $id, prisonCode: "MDI") {
+  caseload(first: $n) { nodes { offenderNo secondaryPom { staffId
+    caseload(first: $n) { nodes { offenderNo prisoner { prisonId } history { event } } } } } } } }"""
+
+
+@pytest.mark.parametrize("caller", ["manager", "reading service"])
+async def test_caseload_prisoner_data_is_checked_from_the_page_batch(
+    api: RunningApi, allocated_pages: dict[str, Any], caller: str
+) -> None:
+    """Each node's prisoner and history are decided on the prisoner's current prison
+    from the page's one batch of prisoners: no upstream call per node."""
+    token = await api.token(None, ("ROLE_VIEW_POM_ALLOCATIONS",)) if caller != "manager" else None
+    variables = {"id": allocated_pages["pom"]}
+
+    async def calls(query: str, n: int) -> dict[str, int]:
+        body = await api.gql(query, {**variables, "n": n}, token=token)
+        assert "errors" not in body, body
+        return body["extensions"]["calls"]  # type: ignore[no-any-return]
+
+    await calls(CASELOAD_PRISONER_DATA, 1)
+    # Upstream: the page's prisoners. SQL: the POM's details, the caseload, the events.
+    assert await calls(CASELOAD_PRISONER_DATA, 5) == {"upstream": 1, "store": 3}
+    assert await calls(CASELOAD_PRISONER_DATA, 50) == {"upstream": 1, "store": 3}
+    # History alone still needs the prisoners' prisons: the same one batch.
+    assert await calls(CASELOAD_HISTORY_ONLY, 50) == {"upstream": 1, "store": 3}
+
+
+async def test_nested_caseloads_check_prisoner_data_per_page_not_per_node(
+    api: RunningApi, allocated_pages: dict[str, Any]
+) -> None:
+    """Through co-workers' caseloads (another page per co-worker), the checks cost one
+    batch of prisoners per level, whatever the number of nodes."""
+    variables = {"id": allocated_pages["pom"]}
+    await calls_of(api, CO_WORKERS_CASELOADS, {**variables, "n": 1})
+    five = await calls_of(api, CO_WORKERS_CASELOADS, {**variables, "n": 5})
+    fifty = await calls_of(api, CO_WORKERS_CASELOADS, {**variables, "n": 50})
+    # Upstream: the outer page's co-workers come from the cached POM list; the inner
+    # pages' prisoners are one batch (the loaders batch the three co-workers' pages).
+    # SQL: POM details, outer caseload, the co-workers' caseloads, the events.
+    assert five == fifty, (five, fifty)
+    assert fifty == {"upstream": 1, "store": 4}

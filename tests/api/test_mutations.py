@@ -137,7 +137,8 @@ async def test_secondary_needs_primary_and_a_different_pom(api: RunningApi) -> N
     ("input_", "typename", "code"),
     [
         ({"offenderNo": "not-a-number", "staffId": 1}, "ValidationError", "INVALID_OFFENDER_NO"),
-        ({"offenderNo": "Z9999ZZ", "staffId": 1}, "NotFoundError", "PRISONER_NOT_FOUND"),
+        # Unknown: the one refusal a prisoner held elsewhere also gets (no existence oracle).
+        ({"offenderNo": "Z9999ZZ", "staffId": 1}, "NotAllowedError", "FORBIDDEN_PRISON"),
         ({"offenderNo": "A1234BC", "staffId": -5}, "ValidationError", "INVALID_STAFF_ID"),
         (
             {"offenderNo": "A1234BC", "staffId": 1, "message": "x" * 2001},
