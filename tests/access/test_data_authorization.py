@@ -56,8 +56,8 @@ THROUGH_CO_WORKER = f"""query($no: String!) {{ prisoner(offenderNo: $no) {{ offe
     prisoner {{ {NOMIS_FIELDS} }} history {{ event }} }} }} }} }} }} }}"""
 
 THROUGH_PRIMARY_OF_CASELOAD = f"""query($id: Int!) {{ pom(staffId: $id, prisonCode: "LEI") {{
-  caseload(first: 100) {{ nodes {{ offenderNo primaryPom {{ staffId
-    caseload(first: 100) {{ nodes {{ offenderNo prisoner {{ {NOMIS_FIELDS} }}
+  caseload(first: 20) {{ nodes {{ offenderNo primaryPom {{ staffId
+    caseload(first: 20) {{ nodes {{ offenderNo prisoner {{ {NOMIS_FIELDS} }}
       history {{ event }} }} }} }} }} }} }} }}"""
 
 READ_PRISONER = f"""query($no: String!) {{ prisoner(offenderNo: $no) {{ offenderNo {NOMIS_FIELDS}

@@ -2,8 +2,8 @@
 
 Checked in a fresh interpreter, because this test-suite itself has the
 sandbox loaded: the child runs `allocation-api serve` through `cli.main` with
-production settings pointing at unused loopback ports (uvicorn.run replaced,
-so nothing starts), then reports which sandbox modules it loaded.
+production settings pointing at unused loopback ports (uvicorn's
+`Server.run` replaced, so nothing starts), then reports which sandbox modules it loaded.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ import json, sys
 import uvicorn
 
 served = []
-uvicorn.run = lambda app, **options: served.append(app)
+
+
+def record(self):
+    served.append(self.config.app)
+    self.started = True
+
+
+uvicorn.Server.run = record
 
 import allocation_api.app
 import allocation_api.cli
