@@ -42,6 +42,7 @@ __all__ = [
     "SERVER_URL_ENV",
     "ScratchDatabases",
     "database_for_tests",
+    "directory_for_test_server",
     "drop_database_for_tests",
     "reset_database_for_tests",
 ]
@@ -49,6 +50,7 @@ __all__ = [
 SERVER_URL_ENV = "ALLOCATION_API_TEST_DATABASE_URL"
 NAME_PREFIX = "allocation_test_"
 _TEMP_PREFIX = "allocation-api-test-pg-"
+_OWNER_FILE = "owner.pid"
 
 # Every table of the owned store, emptied by `reset`.
 _OWNED_TABLES = (
@@ -136,7 +138,7 @@ class ScratchDatabases:
         configured = self._server_url or os.environ.get(SERVER_URL_ENV)
         if not configured:
             _remove_abandoned_servers()
-            self._temp_dir = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX))
+            self._temp_dir = directory_for_test_server()
             self._embedded = EmbeddedPostgres(self._temp_dir)
             self._embedded.start()
             configured = self._embedded.url("postgres")
@@ -163,13 +165,45 @@ async def reset_database_for_tests(url: str) -> None:
     await _default.reset(url)
 
 
+def directory_for_test_server() -> Path:
+    """A new temporary directory for an embedded test server, marked with this
+    process's id.
+
+    Named so that a later test run finds it if this process is killed
+    (`_remove_abandoned_servers`); the owner's id keeps another test process
+    from taking a server this one has stopped on purpose (a restart test) for
+    an abandoned one.
+    """
+    directory = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX))
+    (directory / _OWNER_FILE).write_text(str(os.getpid()))
+    return directory
+
+
+def _owner_alive(directory: Path) -> bool:
+    try:
+        pid = int((directory / _OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    return True
+
+
 def _remove_abandoned_servers() -> None:
     """Stop and delete embedded test servers whose test process was killed.
 
     Normally the exit hook does this; a process killed outright cannot run
-    it, and its server would otherwise run until the machine restarts.
+    it, and its server would otherwise run until the machine restarts. A
+    directory whose owning process still runs is left alone, whatever state
+    its server is in.
     """
     for directory in Path(tempfile.gettempdir()).glob(f"{_TEMP_PREFIX}*"):
+        if _owner_alive(directory):
+            continue
         pgdata = directory / "pgdata"
         if is_abandoned(pgdata):
             stop_abandoned(pgdata)

@@ -21,13 +21,11 @@ import asyncio
 import os
 import shutil
 import signal
-import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +33,7 @@ import pytest
 from allocation_api.sandbox import Sandbox
 from allocation_api.store.embedded import EmbeddedPostgres
 from allocation_api.store.migrate import run_migrations
+from allocation_api.store.testing import directory_for_test_server
 from tests.conftest import RunningApi, running_api, settings_for
 from tests.resilience.conftest import FAST_FAILING
 from tests.resilience.support import (
@@ -72,9 +71,10 @@ class Dedicated:
 
 @pytest.fixture(scope="module")
 async def dedicated_pg() -> AsyncIterator[Dedicated]:
-    # Named like the test helper's own servers (store/testing.py), so that if this
-    # process is killed, the next test run finds the leftover and stops it.
-    data_dir = Path(tempfile.mkdtemp(prefix="allocation-api-test-pg-"))
+    # Made like the test helper's own servers (store/testing.py): if this process
+    # is killed, the next test run finds the leftover and stops it; while it runs,
+    # no other test process takes the server it stops on purpose for abandoned.
+    data_dir = directory_for_test_server()
     server = EmbeddedPostgres(data_dir, database="restart")
     try:
         url = await asyncio.to_thread(server.start)

@@ -18,6 +18,7 @@ from allocation_api.store.testing import (
     ScratchDatabases,
     _remove_abandoned_servers,
     database_for_tests,
+    directory_for_test_server,
     drop_database_for_tests,
     reset_database_for_tests,
 )
@@ -137,4 +138,24 @@ def test_servers_left_behind_by_killed_test_processes_are_removed() -> None:
         assert starting.exists()
     finally:
         for directory in (abandoned, in_use, starting):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_server_its_owner_stopped_on_purpose_is_not_taken_for_abandoned() -> None:
+    """A restart test stops its own server (no handle left): while the test process
+    that made the directory runs, another test process must not delete it."""
+    owned = directory_for_test_server()
+    orphaned = directory_for_test_server()
+    try:
+        for directory in (owned, orphaned):
+            (directory / "pgdata").mkdir()
+            (directory / "pgdata" / ".handle_pids.json").write_text(json.dumps([DEAD_PID]))
+        (orphaned / "owner.pid").write_text(str(DEAD_PID))
+
+        _remove_abandoned_servers()
+
+        assert owned.exists()
+        assert not orphaned.exists()
+    finally:
+        for directory in (owned, orphaned):
             shutil.rmtree(directory, ignore_errors=True)
