@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from allocation_api import __version__
-from allocation_api.context import Services
+from allocation_api.resolvers.context import Services
 from allocation_api.store.engine import ping as ping_store
 
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from allocation_api.resolvers.keyed_once import KeyedOnce
+from allocation_api.keyed_once import KeyedOnce
 from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.store import repositories as repo

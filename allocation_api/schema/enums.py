@@ -7,6 +7,8 @@ from enum import Enum
 
 import strawberry
 
+from allocation_api.resolvers.prisons import PrisonerFilter as PrisonerFilter
+
 
 @strawberry.enum(description="Whether a POM is a prison employee or a probation officer.")
 class PomType(Enum):
@@ -77,15 +79,4 @@ class Responsibility(Enum):
     COMMUNITY = "COMMUNITY"
 
 
-@strawberry.enum(description="Which prisoners of a prison to list.")
-class PrisonerFilter(Enum):
-    ALL = "ALL"
-    ALLOCATED = "ALLOCATED"
-    UNALLOCATED = "UNALLOCATED"
-    MISSING_CASE_INFORMATION = "MISSING_CASE_INFORMATION"
-
-
-@strawberry.enum(description="The role a POM plays in a case.")
-class CaseRole(Enum):
-    PRIMARY = "PRIMARY"
-    COWORKING = "COWORKING"
+strawberry.enum(PrisonerFilter, description="Which prisoners of a prison to list.")

@@ -15,43 +15,17 @@ caller's staff id) and ask it.
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from strawberry.permission import BasePermission
 
 from allocation_api.auth import policy
 from allocation_api.auth.identity import ROLE_ALLOC_MGR
-from allocation_api.errors import UpstreamError, ValidationFailed
+from allocation_api.errors import UpstreamError
+from allocation_api.schema.parse import check_offender_no, check_prison_code
 
 INHERIT: dict[str, object] = {"permission": "inherit"}
 """Field metadata: covered by the permission decision made on its parent."""
-
-OFFENDER_NO = re.compile(r"^[A-Z][0-9]{4}[A-Z]{2}$")
-PRISON_CODE = re.compile(r"^[A-Z]{3}$")
-
-
-def check_offender_no(value: str, field: str = "offenderNo") -> str:
-    """Upper-case and validate a prisoner number (one letter, four digits, two letters)."""
-    normalised = value.strip().upper()
-    if not OFFENDER_NO.match(normalised):
-        raise ValidationFailed(
-            f"{value!r} is not a prisoner number (expected e.g. A1234BC)",
-            code="INVALID_OFFENDER_NO",
-            field=field,
-        )
-    return normalised
-
-
-def check_prison_code(value: str, field: str = "prisonCode") -> str:
-    normalised = value.strip().upper()
-    if not PRISON_CODE.match(normalised):
-        raise ValidationFailed(
-            f"{value!r} is not a prison code (expected three letters, e.g. LEI)",
-            code="INVALID_PRISON_CODE",
-            field=field,
-        )
-    return normalised
 
 
 class _Permission(BasePermission):

@@ -28,8 +28,8 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from allocation_api import calls
 from allocation_api.auth.errors import JwksUnavailable
 from allocation_api.auth.verify import bearer_token
-from allocation_api.context import Services, new_context
 from allocation_api.errors import AllocationApiError, Unauthenticated
+from allocation_api.resolvers.context import Services, new_context
 from allocation_api.upstream.retry import retry_budget
 from allocation_api.web.errors import format_error, release_tracebacks, request_error
 from allocation_api.web.metrics import Metrics

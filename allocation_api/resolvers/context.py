@@ -1,4 +1,4 @@
-"""The typed per-request context handed to every resolver.
+"""The typed per-request context handed to every resolver and command.
 
 `Services` holds what lives as long as the app (engine, session factory,
 upstream clients, shared caches); `RequestContext` adds who is asking, fresh
@@ -11,15 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-import strawberry
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.auth.identity import Identity
-from allocation_api.resolvers.keyed_once import KeyedOnce
+from allocation_api.keyed_once import KeyedOnce
 from allocation_api.resolvers.loaders import Loaders
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.rules.handover import Handover
@@ -127,6 +126,3 @@ def new_context(services: Services, identity: Identity, request_id: str) -> Requ
     return RequestContext(
         services=services, identity=identity, loaders=loaders, request_id=request_id
     )
-
-
-Info: TypeAlias = strawberry.Info[RequestContext, None]
