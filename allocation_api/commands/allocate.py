@@ -113,8 +113,8 @@ async def allocate_primary(
         row.primary_pom_name = name
         row.primary_pom_allocated_at = checks.now()
         row.allocated_at_tier = tier
-        row.recommended_pom_type = recommended.value  # type: ignore[assignment]
-        row.override_reasons = [r.value for r in reasons]  # type: ignore[misc]
+        row.recommended_pom_type = recommended
+        row.override_reasons = list(reasons)
         row.override_detail = command.override_detail
         row.suitability_detail = command.suitability_detail
         row.message = command.message

@@ -14,7 +14,6 @@ from allocation_api.rules import handover as handover_rules
 from allocation_api.rules import pom_type as pom_type_rules
 from allocation_api.rules.handover import Handover
 from allocation_api.rules.pom_type import PomType
-from allocation_api.rules.responsibility import ResponsibilityOverride
 from allocation_api.store.owned_records import OwnedRecord
 from allocation_api.store.views import CaseInformationView
 from allocation_api.upstream.models import Prisoner
@@ -98,5 +97,5 @@ async def recommended_pom_type(ctx: RequestContext, record: Prisoner) -> PomType
         record,
         tier=None if case_info is None or case_info.tier is None else str(case_info.tier),
         responsibility=result.responsibility,
-        override=None if override is None else ResponsibilityOverride(str(override.responsibility)),
+        override=None if override is None else override.responsibility,
     )

@@ -14,10 +14,8 @@ from allocation_api.commands.allocate import AllocatePrimary, AllocateSecondary
 from allocation_api.commands.case_information import UpdateCaseInformation
 from allocation_api.commands.deallocate import Deallocate
 from allocation_api.commands.pom_details import UpdatePomDetails
-from allocation_api.rules.override import OverrideReason as RuleOverrideReason
 from allocation_api.schema import parse
 from allocation_api.schema.enums import OverrideReason, PomStatus, ProbationService, Tier
-from allocation_api.store import enums as stored
 
 _VERSION = "Optimistic lock: refuse with ConflictError unless the current version is this."
 _IDEMPOTENCY = "Retrying with the same key returns the first result without writing again."
@@ -42,9 +40,7 @@ class AllocatePrimaryPomInput:
         return AllocatePrimary(
             offender_no=parse.check_offender_no(self.offender_no),
             staff_id=parse.staff_id(self.staff_id),
-            override_reasons=tuple(
-                RuleOverrideReason(r.value) for r in self.override_reasons or ()
-            ),
+            override_reasons=tuple(self.override_reasons or ()),
             override_detail=parse.text(self.override_detail, "overrideDetail", parse.DETAIL_MAX),
             suitability_detail=parse.text(
                 self.suitability_detail, "suitabilityDetail", parse.DETAIL_MAX
@@ -107,10 +103,8 @@ class CaseInformationInput:
         mappa_level = parse.mappa_level(self.mappa_level)
         return UpdateCaseInformation(
             offender_no=offender_no,
-            tier=None if self.tier is None else stored.Tier(self.tier.value),
-            probation_service=None
-            if self.probation_service is None
-            else stored.ProbationService(self.probation_service.value),
+            tier=self.tier,
+            probation_service=self.probation_service,
             mappa_level=mappa_level,
             crn=parse.crn(self.crn),
             com_name=parse.text(self.com_name, "comName", parse.NAME_MAX),
@@ -137,6 +131,6 @@ class PomDetailsInput:
             staff_id=parse.staff_id(self.staff_id),
             prison_code=parse.check_prison_code(self.prison_code),
             working_pattern=parse.working_pattern(self.working_pattern),
-            status=None if self.status is None else stored.PomStatus(self.status.value),
+            status=self.status,
             expected_version=parse.expected_version(self.expected_version),
         )

@@ -34,9 +34,7 @@ from allocation_api.resolvers.poms import NotRead, PomRead
 from allocation_api.resolvers.prisoners import PrisonerRead
 from allocation_api.rules.caseload import CaseloadCounts as CaseloadCountsResult
 from allocation_api.rules.handover import Handover as HandoverResult
-from allocation_api.rules.pom_type import PomType as RulePomType
 from allocation_api.rules.pom_type import pom_type_for_position
-from allocation_api.rules.responsibility import Responsibility as RuleResponsibility
 from allocation_api.schema import selections
 from allocation_api.schema.enums import (
     AllocationEventType,
@@ -137,16 +135,16 @@ def responsibility_of(
     if owned is None:
         return _responsibility(ctx, node)
     result = prisoner_resolvers.known_handover_result(ctx, _record(node), owned)
-    return responsibility(result.responsibility)
+    return result.responsibility
 
 
 async def _responsibility(ctx: RequestContext, node: Prisoner) -> Responsibility | None:
     result = await prisoner_resolvers.handover_result(ctx, _record(node))
-    return responsibility(result.responsibility)
+    return result.responsibility
 
 
 async def recommended_pom_type_of(ctx: RequestContext, node: Prisoner) -> PomType | None:
-    return pom_type(await prisoner_resolvers.recommended_pom_type(ctx, _record(node)))
+    return await prisoner_resolvers.recommended_pom_type(ctx, _record(node))
 
 
 def prisoner_of_allocation(
@@ -538,24 +536,12 @@ class Prison:
 # Pure functions, no I/O.
 
 
-# Store values (StrEnum members or their strings) to schema enums by dict lookup:
-# an Enum call per value cost more than the rest of building an allocation.
+# The store hands back the rules' enum members, which are the schema's; a value
+# that is still text (a row built from JSON) is looked up, not called: an Enum
+# call per value cost more than the rest of building an allocation.
 _TIERS = {member.value: member for member in Tier}
 _POM_TYPES = {member.value: member for member in PomType}
 _REASONS = {member.value: member for member in OverrideReason}
-_SERVICES = {member.value: member for member in ProbationService}
-_POM_STATUSES = {member.value: member for member in PomStatus}
-_RESPONSIBILITIES = {rule: Responsibility(rule.value) for rule in RuleResponsibility}
-
-
-def responsibility(value: RuleResponsibility) -> Responsibility:
-    """The schema's member for the rules' answer."""
-    return _RESPONSIBILITIES[value]
-
-
-def pom_type(value: RulePomType) -> PomType:
-    """The schema's member for the rules' answer."""
-    return _POM_TYPES[value.value]
 
 
 def _tier(value: str | None) -> Tier | None:
@@ -634,9 +620,7 @@ def case_information(row: CaseInformationRow | CaseInformationView) -> CaseInfor
     return CaseInformation(
         offender_no=row.offender_no,
         tier=_tier(row.tier),
-        probation_service=None
-        if row.probation_service is None
-        else _SERVICES[row.probation_service],
+        probation_service=row.probation_service,
         manual_entry=row.manual_entry,
         mappa_level=row.mappa_level,
         crn=row.crn,
@@ -673,8 +657,8 @@ def allocation(row: AllocationRow | AllocationView) -> Allocation:
 
 def event(row: AllocationEventView) -> AllocationEvent:
     return AllocationEvent(
-        event=AllocationEventType(str(row.event)),
-        trigger=AllocationTrigger(str(row.trigger)),
+        event=row.event,
+        trigger=row.trigger,
         primary_pom_staff_id=row.primary_pom_staff_id,
         primary_pom_name=row.primary_pom_name,
         secondary_pom_staff_id=row.secondary_pom_staff_id,
@@ -725,7 +709,7 @@ def pom(found: PomRead) -> Pom:
         last_name=last,
         email=role.emailAddress if role else None,
         position=role.position if role else None,
-        pom_type=None if rule_type is None else _POM_TYPES[rule_type.value],
+        pom_type=rule_type,
         status=status,
         working_pattern=pattern,
     )
@@ -736,7 +720,7 @@ def _detail_fields(detail: Any, role: nomis.StaffRole | None) -> tuple[Any, Any]
     if isinstance(detail, NotRead):
         return _DETAIL_NOT_READ, _DETAIL_NOT_READ
     if detail is not None:
-        return _POM_STATUSES[detail.status], float(detail.working_pattern)
+        return detail.status, float(detail.working_pattern)
     status = PomStatus.ACTIVE if role is not None else PomStatus.INACTIVE
     return status, pom_resolvers.default_working_pattern(role)
 
@@ -762,7 +746,7 @@ def pom_unavailable(staff_id: int, prison_code: str, detail: Any, error: Allocat
 
 def handover(result: HandoverResult) -> Handover:
     return Handover(
-        responsibility=_RESPONSIBILITIES[result.responsibility],
+        responsibility=result.responsibility,
         handover_date=result.handover_date,
         start_date=result.start_date,
         reason=result.reason.value,

@@ -32,12 +32,12 @@ from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
     EarlyAllocationOutcome,
-    OverrideReasonValue,
+    OverrideReason,
     OverrideResponsibilityReason,
     PomStatus,
-    PomTypeValue,
+    PomType,
     ProbationService,
-    ResponsibilityValue,
+    ResponsibilityOverride,
     Tier,
 )
 
@@ -50,8 +50,8 @@ def _members(enum: type[E]) -> dict[Any, E]:
 
 
 _TIER = _members(Tier)
-_POM_TYPE = _members(PomTypeValue)
-_REASON = _members(OverrideReasonValue)
+_POM_TYPE = _members(PomType)
+_REASON = _members(OverrideReason)
 _SERVICE = _members(ProbationService)
 _POM_STATUS = _members(PomStatus)
 _EVENT = _members(AllocationEventType)
@@ -65,7 +65,7 @@ def json_document(value: Any) -> Any:
 
 def _choice(
     tier: str | None, pom_type: str | None, reasons: list[str] | None
-) -> tuple[Tier | None, PomTypeValue | None, list[OverrideReasonValue]]:
+) -> tuple[Tier | None, PomType | None, list[OverrideReason]]:
     """The tier, recommended POM type and override reasons an allocation (or one of
     its history events) recorded: the same three columns in both tables."""
     return (
@@ -89,8 +89,8 @@ class AllocationView:
     secondary_pom_staff_id: int | None
     secondary_pom_name: str | None
     allocated_at_tier: Tier | None
-    recommended_pom_type: PomTypeValue | None
-    override_reasons: list[OverrideReasonValue]
+    recommended_pom_type: PomType | None
+    override_reasons: list[OverrideReason]
     override_detail: str | None
     suitability_detail: str | None
     message: str | None
@@ -167,7 +167,7 @@ class PomDetailView:
 @dataclass(slots=True)
 class ResponsibilityOverrideView:
     offender_no: str
-    responsibility: ResponsibilityValue
+    responsibility: ResponsibilityOverride
     reason: OverrideResponsibilityReason
     reason_text: str | None
     created_by_username: str | None
@@ -177,7 +177,7 @@ class ResponsibilityOverrideView:
     def from_json(cls, row: dict[str, Any]) -> ResponsibilityOverrideView:
         return cls(
             offender_no=row["offender_no"],
-            responsibility=ResponsibilityValue(row["responsibility"]),
+            responsibility=ResponsibilityOverride(row["responsibility"]),
             reason=OverrideResponsibilityReason(row["reason"]),
             reason_text=row["reason_text"],
             created_by_username=row["created_by_username"],
@@ -257,8 +257,8 @@ class AllocationEventView:
     previous_primary_pom_staff_id: int | None
     previous_secondary_pom_staff_id: int | None
     allocated_at_tier: Tier | None
-    recommended_pom_type: PomTypeValue | None
-    override_reasons: list[OverrideReasonValue]
+    recommended_pom_type: PomType | None
+    override_reasons: list[OverrideReason]
     override_detail: str | None
     suitability_detail: str | None
     message: str | None

@@ -17,7 +17,6 @@ from allocation_api.resolvers.poms import NOT_READ, PomRead
 from allocation_api.schema import types
 from allocation_api.schema.enums import PomStatus
 from allocation_api.schema.unavailable import Unavailable, resolve_attribute
-from allocation_api.store.enums import PomStatus as StoredPomStatus
 from allocation_api.store.views import PomDetailView
 from allocation_api.upstream.models import StaffRole
 
@@ -36,7 +35,7 @@ DETAIL = PomDetailView(
     staff_id=7,
     prison_code="LEI",
     working_pattern=0.5,
-    status=StoredPomStatus.INACTIVE,
+    status=PomStatus.INACTIVE,
     updated_by_username=None,
     created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),

@@ -14,15 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.calls import track_calls
-from allocation_api.store import reads
+from allocation_api.store import enums, reads
 from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
     EarlyAllocationOutcome,
-    OverrideReasonValue,
+    OverrideReason,
     OverrideResponsibilityReason,
     PomStatus,
-    ResponsibilityValue,
     Tier,
 )
 from allocation_api.store.owned_records import owned_records_by_offender_nos
@@ -91,7 +90,7 @@ async def world(
                     primary_pom_name="POM, ONE",
                     secondary_pom_staff_id=s[2],
                     allocated_at_tier=Tier.A,
-                    override_reasons=[OverrideReasonValue.CONTINUITY],
+                    override_reasons=[OverrideReason.CONTINUITY],
                     version=3,
                 ),
                 Allocation(offender_no=o[2], prison_code="LEI", primary_pom_staff_id=s[2]),
@@ -106,7 +105,7 @@ async def world(
                 PomDetail(staff_id=s[2], prison_code="LEI"),
                 ResponsibilityOverride(
                     offender_no=o[1],
-                    responsibility=ResponsibilityValue.PROBATION,
+                    responsibility=enums.ResponsibilityOverride.PROBATION,
                     reason=OverrideResponsibilityReason.PRISONER_RECALLED,
                 ),
             ]
@@ -153,8 +152,8 @@ async def test_allocations_by_offender_nos(
     first = found[o[1]]
     assert (first.primary_pom_staff_id, first.secondary_pom_staff_id) == (s[1], s[2])
     assert first.allocated_at_tier is Tier.A  # enum members come back, not plain strings
-    assert first.override_reasons == [OverrideReasonValue.CONTINUITY]
-    assert isinstance(first.override_reasons[0], OverrideReasonValue)
+    assert first.override_reasons == [OverrideReason.CONTINUITY]
+    assert isinstance(first.override_reasons[0], OverrideReason)
     assert first.version == 3
     assert first.updated_at.tzinfo is not None
 
@@ -226,7 +225,7 @@ async def test_responsibility_overrides_by_offender_nos(
     async with sessions() as session:
         found = await reads.responsibility_overrides_by_offender_nos(session, [o[1], o[2]])
     assert list(found) == [o[1]]
-    assert found[o[1]].responsibility is ResponsibilityValue.PROBATION
+    assert found[o[1]].responsibility is enums.ResponsibilityOverride.PROBATION
     assert found[o[1]].reason is OverrideResponsibilityReason.PRISONER_RECALLED
 
 
@@ -358,7 +357,7 @@ async def test_owned_records_bring_every_kind_of_owned_data_in_one_statement(
     assert first.allocation is not None
     assert first.allocation.primary_pom_staff_id == s[1]
     assert first.allocation.allocated_at_tier is Tier.A
-    assert first.allocation.override_reasons == [OverrideReasonValue.CONTINUITY]
+    assert first.allocation.override_reasons == [OverrideReason.CONTINUITY]
     assert first.allocation.updated_at.tzinfo is not None
     assert first.case_information is not None
     assert first.case_information.tier is Tier.A

@@ -16,9 +16,9 @@ from allocation_api.store import reads, writes
 from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
-    OverrideReasonValue,
+    OverrideReason,
     PomStatus,
-    PomTypeValue,
+    PomType,
     ProbationService,
     Tier,
 )
@@ -81,8 +81,8 @@ async def test_an_allocation_change_is_three_statements_and_leaves_history(
             allocation.primary_pom_staff_id = staff
             allocation.primary_pom_name = "JONES, ANN"
             allocation.allocated_at_tier = Tier.B
-            allocation.recommended_pom_type = PomTypeValue.PROBATION
-            allocation.override_reasons = [OverrideReasonValue.NO_STAFF]
+            allocation.recommended_pom_type = PomType.PROBATION
+            allocation.override_reasons = [OverrideReason.NO_STAFF]
             saved = await writes.save_allocation(session, allocation)
             event = await writes.append_event(
                 session,
@@ -109,8 +109,8 @@ async def test_an_allocation_change_is_three_statements_and_leaves_history(
         history = (await reads.events_by_offender_nos(read_pool, [no]))[no]
     assert stored.primary_pom_staff_id == staff
     assert stored.allocated_at_tier is Tier.B
-    assert stored.recommended_pom_type is PomTypeValue.PROBATION
-    assert stored.override_reasons == [OverrideReasonValue.NO_STAFF]
+    assert stored.recommended_pom_type is PomType.PROBATION
+    assert stored.override_reasons == [OverrideReason.NO_STAFF]
     assert stored.version == 1
     assert [(e.event, e.allocation_version) for e in history] == [
         (AllocationEventType.ALLOCATE_PRIMARY_POM, 1)
