@@ -35,6 +35,7 @@ from allocation_api.store.tables import (
     PomDetail,
     ResponsibilityOverride,
 )
+from tests.store import session_reads
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,9 @@ async def test_allocations_by_offender_nos(
 ) -> None:
     o, s = world.o, world.s
     async with sessions() as session:
-        found = await reads.allocations_by_offender_nos(session, [o[1], o[2], o[3], o[6], o[1]])
+        found = await session_reads.allocations_by_offender_nos(
+            session, [o[1], o[2], o[3], o[6], o[1]]
+        )
     assert set(found) == {o[1], o[2]}
     first = found[o[1]]
     assert (first.primary_pom_staff_id, first.secondary_pom_staff_id) == (s[1], s[2])
@@ -164,7 +167,7 @@ async def test_case_information_by_offender_nos(
 ) -> None:
     o = world.o
     async with sessions() as session:
-        found = await reads.case_information_by_offender_nos(session, list(o.values()))
+        found = await session_reads.case_information_by_offender_nos(session, list(o.values()))
     assert set(found) == {o[1], o[2], o[3], o[5]}
     assert found[o[1]].tier is Tier.A
     assert found[o[1]].mappa_level == 2
@@ -223,7 +226,7 @@ async def test_responsibility_overrides_by_offender_nos(
 ) -> None:
     o = world.o
     async with sessions() as session:
-        found = await reads.responsibility_overrides_by_offender_nos(session, [o[1], o[2]])
+        found = await session_reads.responsibility_overrides_by_offender_nos(session, [o[1], o[2]])
     assert list(found) == [o[1]]
     assert found[o[1]].responsibility is enums.ResponsibilityOverride.PROBATION
     assert found[o[1]].reason is OverrideResponsibilityReason.PRISONER_RECALLED
@@ -235,7 +238,7 @@ async def test_parole_reviews_by_offender_nos_in_recorded_order(
 ) -> None:
     o = world.o
     async with sessions() as session:
-        found = await reads.parole_reviews_by_offender_nos(session, [o[1], o[2], o[6]])
+        found = await session_reads.parole_reviews_by_offender_nos(session, [o[1], o[2], o[6]])
     assert [r.target_hearing_date for r in found[o[1]]] == [date(2025, 1, 1), date(2027, 1, 1)]
     assert [r.completed for r in found[o[1]]] == [False, True]
     assert len(found[o[2]]) == 1
@@ -248,7 +251,7 @@ async def test_early_allocations_by_offender_nos_latest_last(
 ) -> None:
     o = world.o
     async with sessions() as session:
-        found = await reads.early_allocations_by_offender_nos(session, [o[1], o[2]])
+        found = await session_reads.early_allocations_by_offender_nos(session, [o[1], o[2]])
     assert [a.outcome for a in found[o[1]]] == [
         EarlyAllocationOutcome.INELIGIBLE,
         EarlyAllocationOutcome.ELIGIBLE,
@@ -280,12 +283,18 @@ async def test_allocation_status_at_a_prison_ignores_allocations_elsewhere(
 
 
 BATCH_READS: list[tuple[str, Callable[[AsyncSession, Reader, int], Any]]] = [
-    ("allocations", lambda s, r, n: reads.allocations_by_offender_nos(s, _numbers(n))),
-    ("case_information", lambda s, r, n: reads.case_information_by_offender_nos(s, _numbers(n))),
+    ("allocations", lambda s, r, n: session_reads.allocations_by_offender_nos(s, _numbers(n))),
+    (
+        "case_information",
+        lambda s, r, n: session_reads.case_information_by_offender_nos(s, _numbers(n)),
+    ),
     ("events", lambda s, r, n: reads.events_by_offender_nos(r, _numbers(n))),
-    ("overrides", lambda s, r, n: reads.responsibility_overrides_by_offender_nos(s, _numbers(n))),
-    ("parole", lambda s, r, n: reads.parole_reviews_by_offender_nos(s, _numbers(n))),
-    ("early", lambda s, r, n: reads.early_allocations_by_offender_nos(s, _numbers(n))),
+    (
+        "overrides",
+        lambda s, r, n: session_reads.responsibility_overrides_by_offender_nos(s, _numbers(n)),
+    ),
+    ("parole", lambda s, r, n: session_reads.parole_reviews_by_offender_nos(s, _numbers(n))),
+    ("early", lambda s, r, n: session_reads.early_allocations_by_offender_nos(s, _numbers(n))),
     ("status", lambda s, r, n: reads.allocation_status(r, _numbers(n), prison_code="LEI")),
     ("poms", lambda s, r, n: reads.pom_details_by_keys(r, [(i, "LEI") for i in range(n)])),
     ("caseloads", lambda s, r, n: reads.caseloads_by_staff_ids(r, "LEI", list(range(n)))),
@@ -394,8 +403,8 @@ async def test_owned_records_agree_with_the_single_kind_reads(
     nos = list(world.o.values())
     combined = await owned_records_by_offender_nos(read_pool, nos)
     async with sessions() as session:
-        allocations = await reads.allocations_by_offender_nos(session, nos)
-        case_information = await reads.case_information_by_offender_nos(session, nos)
+        allocations = await session_reads.allocations_by_offender_nos(session, nos)
+        case_information = await session_reads.case_information_by_offender_nos(session, nos)
 
     def same(view: object, row: object) -> bool:
         if view is None or row is None:

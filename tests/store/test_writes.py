@@ -34,6 +34,7 @@ from allocation_api.store.tables import (
     IdempotencyKey,
     PomDetail,
 )
+from tests.store import session_reads
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -105,7 +106,7 @@ async def test_an_allocation_change_is_three_statements_and_leaves_history(
     assert event.created_at == saved.updated_at  # both the transaction's now()
 
     async with sessions() as session:
-        stored = (await reads.allocations_by_offender_nos(session, [no]))[no]
+        stored = (await session_reads.allocations_by_offender_nos(session, [no]))[no]
         history = (await reads.events_by_offender_nos(read_pool, [no]))[no]
     assert stored.primary_pom_staff_id == staff
     assert stored.allocated_at_tier is Tier.B
@@ -132,7 +133,7 @@ async def test_saving_from_a_stale_version_is_a_conflict(
         with pytest.raises(Conflict):
             await writes.save_allocation(session, stale)
         await session.rollback()
-        row = (await reads.allocations_by_offender_nos(session, [no]))[no]
+        row = (await session_reads.allocations_by_offender_nos(session, [no]))[no]
     assert (row.version, row.primary_pom_staff_id) == (1, None)
 
 
@@ -166,7 +167,7 @@ async def test_locking_replaces_a_stale_copy_already_in_the_session(
         await writes.lock_allocation(session, no, "LEI")
 
     async with sessions() as reader:
-        early = (await reads.allocations_by_offender_nos(reader, [no]))[no]
+        early = (await session_reads.allocations_by_offender_nos(reader, [no]))[no]
         await reader.commit()
         async with sessions() as writer, writer.begin():
             row = await writes.lock_allocation(writer, no, "LEI")
