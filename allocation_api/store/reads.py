@@ -43,7 +43,7 @@ __all__ = [
 K = TypeVar("K", bound=Hashable)
 
 _POM_DETAILS = (
-    "SELECT "  # noqa: S608 - column names from the view dataclass
+    "SELECT "  # noqa: S608 - column names from the table model
     + columns(PomDetailView, "d")
     + """ FROM pom_detail d
     JOIN unnest($1::int[], $2::text[]) AS wanted(staff_id, prison_code)
@@ -52,7 +52,7 @@ _POM_DETAILS = (
 )
 
 _EVENTS = (
-    "SELECT "  # noqa: S608 - column names from the view dataclass
+    "SELECT "  # noqa: S608 - column names from the table model
     + columns(AllocationEventView, "e")
     + """ FROM allocation_event e
     WHERE e.offender_no = ANY($1::text[])
@@ -72,7 +72,7 @@ _STATUS = """
     """
 
 _CASELOADS = (
-    "SELECT "  # noqa: S608 - column names from the view dataclass
+    "SELECT "  # noqa: S608 - column names from the table model
     + columns(AllocationView, "a")
     + """ FROM allocation a
     WHERE a.prison_code = $1
