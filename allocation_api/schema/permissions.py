@@ -1,7 +1,7 @@
 """Access control: one decision per field, made in one place.
 
 Every field reachable from Query or Mutation carries a decision, and
-`tests/api/test_permissions_walk.py` fails the build if one does not:
+`tests/api/test_schema.py` fails the build if one does not:
 - a permission class below, where access depends on who asks and what is
   asked for (root fields, and fields that leave the parent's scope such as a
   POM's caseload reached through a co-worker);
