@@ -21,7 +21,8 @@ from allocation_api.errors import (
     ValidationFailed,
 )
 from allocation_api.schema.permissions import INHERIT
-from allocation_api.schema.types import Allocation, CaseInformation, Pom
+from allocation_api.schema.types import Allocation, Pom
+from allocation_api.schema.values import CaseInformation
 from allocation_api.store.failures import StoreConstraintViolation
 
 

@@ -25,7 +25,7 @@ from allocation_api.resolvers import prisoners as prisoner_resolvers
 from allocation_api.resolvers import prisons as prison_resolvers
 from allocation_api.resolvers.context import RequestContext
 from allocation_api.resolvers.loaders import forget
-from allocation_api.schema import types
+from allocation_api.schema import types, values
 from allocation_api.schema.inputs import (
     AllocatePrimaryPomInput,
     AllocateSecondaryPomInput,
@@ -173,7 +173,7 @@ class Mutation:
         input: CaseInformationInput,
     ) -> CaseInformationPayload:
         return await _execute(
-            info.context, input.to_command, update_case_information, types.case_information
+            info.context, input.to_command, update_case_information, values.case_information
         )
 
     @strawberry.mutation(
