@@ -6,6 +6,8 @@ GraphQL objects.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from allocation_api.errors import UpstreamError
 from allocation_api.resolvers.context import RequestContext
 from allocation_api.resolvers.owned_facts import facts_from, facts_key
@@ -52,8 +54,11 @@ async def prisoners_of_cases(ctx: RequestContext, nos: list[str]) -> dict[str, P
     return dict(zip(nos, found, strict=True))
 
 
-async def case_information(ctx: RequestContext, offender_no: str) -> CaseInformationView | None:
-    return await ctx.loaders.case_information(offender_no)
+def case_information(
+    ctx: RequestContext, offender_no: str
+) -> Awaitable[CaseInformationView | None]:
+    """The loader's awaitable (no coroutine of its own per field and node)."""
+    return ctx.loaders.case_information(offender_no)
 
 
 def omic_eligible(ctx: RequestContext, record: Prisoner) -> bool:
