@@ -1,9 +1,13 @@
-"""The typed per-request context handed to every resolver and command.
+"""The typed per-request context: the request's read side.
 
 `Services` holds what lives as long as the app (engine, session factory,
 upstream clients, shared caches); `RequestContext` adds who is asking, fresh
 DataLoaders and the request's notion of "today" (one date per request, in
-Europe/London, so every rule in one response agrees).
+Europe/London, so every rule in one response agrees). It lives with the
+resolvers because it is made of their loaders and caches and every read use
+case takes it; commands take it as `reads`, so a command and the fields of
+its result share one read of each fact. Nothing here knows GraphQL (the
+schema's `Info` wraps it).
 """
 
 from __future__ import annotations
