@@ -25,8 +25,8 @@ from allocation_api import health
 from allocation_api.auth.errors import JwksUnavailable
 from allocation_api.auth.jwks import JwksCache
 from allocation_api.auth.verify import TokenVerifier
-from allocation_api.context import Services
 from allocation_api.errors import ConfigurationError
+from allocation_api.resolvers.context import Services
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.runtime import tune_garbage_collector
 from allocation_api.schema.build import build_schema

@@ -124,7 +124,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Apply release / transfer / legal-status deallocations (idempotent; run on a schedule)."""
-    from allocation_api.resolvers.lifecycle import reconcile
+    from allocation_api.commands.reconcile import reconcile
+    from allocation_api.commands.unit_of_work import UnitOfWork
     from allocation_api.store.engine import create_engine, session_factory
     from allocation_api.upstream import Upstreams
 
@@ -141,7 +142,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         engine = create_engine(settings.database_url or "")
         try:
             async with await Upstreams.open(settings) as upstreams:
-                report = await reconcile(session_factory(engine), upstreams)
+                report = await reconcile(UnitOfWork(session_factory(engine)), upstreams)
         finally:
             await engine.dispose()
         return report.as_dict()

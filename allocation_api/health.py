@@ -26,8 +26,8 @@ from starlette.responses import Response
 
 from allocation_api import __version__
 from allocation_api.auth.verify import bearer_token
-from allocation_api.context import Services
 from allocation_api.errors import AuthError
+from allocation_api.resolvers.context import Services
 from allocation_api.store.engine import ping as ping_store
 
 

@@ -1,6 +1,6 @@
 """Per-request DataLoaders: every lookup by key is batched.
 
-One `Loaders` is made per GraphQL request (in `context.py`), so batching and
+One `Loaders` is made per GraphQL request (in `resolvers/context.py`), so batching and
 memoisation never leak between callers. Store loaders issue ONE SQL
 statement per batch (`= ANY(...)`) on the read pool (`store/read_pool.py`),
 which lends each statement its own connection, so loaders can run
@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from allocation_api.resolvers.keyed_once import KeyedOnce
+from allocation_api.keyed_once import KeyedOnce
 from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.store import repositories as repo

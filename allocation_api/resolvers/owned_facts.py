@@ -13,7 +13,6 @@ from collections.abc import Hashable
 
 from allocation_api.rules.early_allocation import (
     EarlyAllocationAssessment,
-    EarlyAllocationOutcome,
     counts_as_early_allocation,
 )
 from allocation_api.rules.handover import OwnedFacts
@@ -81,7 +80,7 @@ def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:
         [
             EarlyAllocationAssessment(
                 created_at=a.created_at,
-                outcome=EarlyAllocationOutcome(str(a.outcome)),
+                outcome=a.outcome,
                 community_decision=a.community_decision,
             )
             for a in assessments

@@ -1,35 +1,60 @@
 """POM reads: staff holding the POM role (NOMIS) joined with owned POM details
-and the POM's caseload (owned allocations)."""
+and the POM's caseload (owned allocations).
+
+These return `PomRead`s (the role, staff and detail rows of one POM) and rows;
+`schema/types.py` turns them into GraphQL objects.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from strawberry.types.nodes import Selection
-
-from allocation_api.context import RequestContext
 from allocation_api.errors import UpstreamError
 from allocation_api.paging import page_bounds
-from allocation_api.resolvers import selections
-from allocation_api.resolvers.prisoners import handover_result
-from allocation_api.rules.caseload import CaseRecord, CaseRole, count_caseload
-from allocation_api.rules.handover import Handover as HandoverResult
-from allocation_api.schema import mapping
-from allocation_api.schema import types as t
-from allocation_api.schema.permissions import visible_prisoners
+from allocation_api.resolvers.context import RequestContext
+from allocation_api.resolvers.prisoners import PrisonerRead, handover_result, prisoners_of_cases
+from allocation_api.rules.caseload import CaseloadCounts, CaseRecord, CaseRole, count_caseload
+from allocation_api.rules.handover import Handover
+from allocation_api.store.tables import PomDetail
 from allocation_api.store.views import AllocationView, PomDetailView
-from allocation_api.upstream.models import Prisoner, StaffRole
+from allocation_api.upstream.models import Prisoner, StaffDetail, StaffRole
+
+
+class NotRead:
+    """The POM details were not read: the query selected none of the fields they answer."""
+
+
+NOT_READ = NotRead()
+
+
+@dataclass(frozen=True, slots=True)
+class PomRead:
+    """What is known of one POM at one prison.
+
+    `role` is None when the staff member no longer holds the POM role there
+    (`staff` then holds their staff record, `recorded_name` the name recorded
+    at allocation); `error` is set when NOMIS could not be read (only the owned
+    `detail` is known then).
+    """
+
+    staff_id: int
+    prison_code: str
+    role: StaffRole | None
+    staff: StaffDetail | None
+    detail: PomDetailView | PomDetail | NotRead | None
+    recorded_name: str | None = None
+    error: UpstreamError | None = None
 
 
 def _role_of(roles: list[StaffRole], staff_id: int) -> StaffRole | None:
     return next((r for r in roles if r.staffId == staff_id), None)
 
 
-async def pom(ctx: RequestContext, staff_id: int, prison_code: str) -> t.Pom | None:
-    """`pom(staffId, prisonCode)`: null unless the staff member holds the POM role there."""
+async def pom(ctx: RequestContext, staff_id: int, prison_code: str) -> PomRead | None:
+    """`pom(staffId, prisonCode)`: None unless the staff member holds the POM role there."""
     roles, detail = await asyncio.gather(
         ctx.loaders.poms_by_prison.load(prison_code),
         ctx.loaders.pom_detail_by_key.load((staff_id, prison_code)),
@@ -37,32 +62,37 @@ async def pom(ctx: RequestContext, staff_id: int, prison_code: str) -> t.Pom | N
     role = _role_of(roles, staff_id)
     if role is None:
         return None
-    return mapping.pom(staff_id, prison_code, role=role, staff=None, detail=detail)
+    return PomRead(staff_id, prison_code, role=role, staff=None, detail=detail)
 
 
-async def poms_at(ctx: RequestContext, prison_code: str) -> list[t.Pom]:
+async def poms_at(ctx: RequestContext, prison_code: str) -> list[PomRead]:
+    """Staff holding the POM role at the prison, ordered by last name, first name."""
     roles = await ctx.loaders.poms_by_prison.load(prison_code)
     details = await ctx.loaders.pom_detail_by_key.load_many(
         [(r.staffId, prison_code) for r in roles]
     )
     poms = [
-        mapping.pom(r.staffId, prison_code, role=r, staff=None, detail=d)
+        PomRead(r.staffId, prison_code, role=r, staff=None, detail=d)
         for r, d in zip(roles, details, strict=True)
     ]
-    poms.sort(key=lambda p: ((p.last_name or "").upper(), (p.first_name or "").upper()))
+    poms.sort(key=_name_order)
     return poms
 
 
+def _name_order(found: PomRead) -> tuple[str, str]:
+    role = found.role
+    assert role is not None
+    return ((role.lastName or "").upper(), (role.firstName or "").upper())
+
+
 async def pom_of_case(
-    ctx: RequestContext, staff_id: int | None, prison_code: str, recorded_name: str | None
-) -> t.Pom | None:
+    ctx: RequestContext, staff_id: int, prison_code: str, recorded_name: str | None
+) -> PomRead:
     """The primary or co-working POM of an allocation (see `poms_of_cases`).
 
     Every sibling's lookups go through the same DataLoaders in the same tick,
     so one case at a time still batches into one read per kind.
     """
-    if staff_id is None:
-        return None
     found = await poms_of_cases(ctx, [(staff_id, prison_code, recorded_name)])
     return found[(staff_id, prison_code)]
 
@@ -73,8 +103,8 @@ async def poms_of_cases(
     *,
     bulk: bool = False,
     details: bool = True,
-) -> dict[tuple[int, str], t.Pom]:
-    """POMs of cases: (staff id, prison, name as recorded) -> Pom.
+) -> dict[tuple[int, str], PomRead]:
+    """POMs of cases: (staff id, prison, name as recorded) -> PomRead.
 
     One batch of owned details, the (cached) POM list per prison, one staff
     batch for POMs who left the role. Owned details resolve even when NOMIS
@@ -82,22 +112,22 @@ async def poms_of_cases(
     shown, from the staff record or the name recorded at allocation. A page
     calls it once up front (`bulk`: all its cases at once, no DataLoader) so its
     POM fields can answer synchronously, and without `details` when its query
-    selects none of the fields they answer (`mapping.POM_DETAIL_FIELDS`): a
-    page of names then costs one statement less.
+    selects none of the fields they answer: a page of names then costs one
+    statement less.
     """
     if not cases:
         return {}
     names = {(staff_id, prison): name for staff_id, prison, name in cases}
     keys = list(names)
-    found_details: Sequence[PomDetailView | mapping.NotRead | None]
+    found_details: Sequence[PomDetailView | NotRead | None]
     if not details:
-        found_details = [mapping.NOT_READ] * len(keys)
+        found_details = [NOT_READ] * len(keys)
     elif bulk:
         found_details = await ctx.loaders.pom_details(keys)
     else:
         found_details = await ctx.loaders.pom_detail_by_key.load_many(keys)
     details_of = dict(zip(keys, found_details, strict=True))
-    found: dict[tuple[int, str], t.Pom] = {}
+    found: dict[tuple[int, str], PomRead] = {}
     for prison in {prison for _, prison in keys}:
         here = [key for key in keys if key[1] == prison]
         try:
@@ -106,10 +136,12 @@ async def poms_of_cases(
             staff = dict(zip(gone, await ctx.loaders.staff_by_id.load_many(gone), strict=True))
         except UpstreamError as error:
             for key in here:
-                found[key] = mapping.pom_unavailable(key[0], prison, details_of[key], error)
+                found[key] = PomRead(
+                    key[0], prison, role=None, staff=None, detail=details_of[key], error=error
+                )
             continue
         for key in here:
-            found[key] = mapping.pom(
+            found[key] = PomRead(
                 key[0],
                 prison,
                 role=roles.get(key[0]),
@@ -120,119 +152,52 @@ async def poms_of_cases(
     return found
 
 
-def pom_of_allocation(
-    ctx: RequestContext, node: t.Allocation, *, primary: bool
-) -> t.Pom | Awaitable[t.Pom | None] | None:
-    """An allocation's POM: at once if the page preloaded it, else via `pom_of_case`."""
-    staff_id = node.primary_pom_staff_id if primary else node.secondary_pom_staff_id
-    if staff_id is None:
-        return None
-    known = node.known_poms
-    if known is not None:
-        pom = known.get((staff_id, node.prison_code))
-        if pom is not None:
-            return pom
-    name = node.primary_pom_name if primary else node.secondary_pom_name
-    return pom_of_case(ctx, staff_id, node.prison_code, name)
-
-
-def primary_pom_of_allocation(
-    ctx: RequestContext, node: t.Allocation
-) -> t.Pom | Awaitable[t.Pom | None] | None:
-    return pom_of_allocation(ctx, node, primary=True)
-
-
-def secondary_pom_of_allocation(
-    ctx: RequestContext, node: t.Allocation
-) -> t.Pom | Awaitable[t.Pom | None] | None:
-    return pom_of_allocation(ctx, node, primary=False)
-
-
 @dataclass(frozen=True, slots=True)
 class CaseloadPreload:
+    """What a caseload page reads up front for its nodes' fields."""
+
     prisoners: bool = False
     poms: bool = False
     pom_details: bool = False
 
 
-def pom_details_asked(allocations: Sequence[Selection]) -> bool:
-    """Whether what these allocations select of their POMs needs the POM details."""
-    poms = [
-        *selections.children(allocations, "primaryPom"),
-        *selections.children(allocations, "secondaryPom"),
-    ]
-    return bool(selections.names(poms) & mapping.POM_DETAIL_FIELDS)
-
-
-def caseload_preload_for(selected: Sequence[Selection]) -> CaseloadPreload:
-    """What the `caseload` field being resolved will ask of its nodes."""
-    nodes = selections.connection_nodes(selected)
-    asked = selections.names(nodes)
-    return CaseloadPreload(
-        # The history is shown only with the prisoner: both need the prisoners' prisons.
-        prisoners=bool(asked & {"prisoner", "history"}),
-        poms=bool(asked & {"primaryPom", "secondaryPom"}),
-        pom_details=pom_details_asked(nodes),
-    )
+@dataclass(frozen=True, slots=True)
+class CaseloadPage:
+    rows: list[AllocationView]
+    start: int
+    total: int
+    prisoners: dict[str, PrisonerRead] | None = None
+    """The page's prisoners, when preloaded."""
+    poms: dict[tuple[int, str], PomRead] | None = None
+    """The page's POMs, when preloaded."""
 
 
 async def caseload(
     ctx: RequestContext,
-    node: t.Pom,
+    staff_id: int,
+    prison_code: str,
     first: int | None,
     after: str | None,
     *,
     preload: CaseloadPreload = CaseloadPreload(),
-) -> t.AllocationConnection:
+) -> CaseloadPage:
     """A page of the POM's caseload. With `preload`, the nodes' prisoners and POMs are
     read up front (the same calls the fields would batch lazily, made concurrently),
     so those fields answer synchronously."""
     start, size = page_bounds(first, after, ctx.settings.max_page_size)
-    rows = await ctx.loaders.caseload_by_staff_and_prison.load((node.staff_id, node.prison_code))
+    rows = await ctx.loaders.caseload_by_staff_and_prison.load((staff_id, prison_code))
     page = rows[start : start + size]
-    nodes = [mapping.allocation(row) for row in page]
-    if page and (preload.prisoners or preload.poms):
-        known_prisoners, known_poms = await asyncio.gather(
-            _prisoners_of(ctx, [row.offender_no for row in page]) if preload.prisoners else _none(),
-            poms_of_cases(ctx, cases_of(page), bulk=True, details=preload.pom_details)
-            if preload.poms
-            else _none(),
-        )
-        for allocation in nodes:
-            allocation.known_prisoners = known_prisoners
-            allocation.known_poms = known_poms
-        if known_prisoners is not None:
-            await _decide_prisoners(ctx, nodes, known_prisoners)
-    return t.AllocationConnection(
-        nodes=nodes,
-        page_info=mapping.page_info(start, start + len(page), len(rows)),
-        total_count=len(rows),
+    if not (page and (preload.prisoners or preload.poms)):
+        return CaseloadPage(page, start, len(rows))
+    known_prisoners, known_poms = await asyncio.gather(
+        prisoners_of_cases(ctx, [row.offender_no for row in page])
+        if preload.prisoners
+        else _none(),
+        poms_of_cases(ctx, cases_of(page), bulk=True, details=preload.pom_details)
+        if preload.poms
+        else _none(),
     )
-
-
-async def _decide_prisoners(
-    ctx: RequestContext, nodes: list[t.Allocation], known: dict[str, t.Prisoner | None]
-) -> None:
-    """Decide, for every node of the page, whether the caller may see its prisoner.
-
-    A caseload is at the POM's prison, but a prisoner in it may be elsewhere
-    now (a co-working POM stays when the prisoner is transferred): each
-    prisoner is decided on their current prison, from the page's one batch of
-    prisoners (no call per node). A refused node stays in the page (the
-    allocation is the caseload's own, at a prison the caller may see) with
-    its `prisoner` and `history` null and FORBIDDEN at their paths.
-    """
-    visible = await visible_prisoners(
-        ctx, [(_live_prison(known.get(node.offender_no)), node) for node in nodes]
-    )
-    for node, seen in zip(nodes, visible, strict=True):
-        node.prisoner_visible = seen
-
-
-def _live_prison(prisoner: t.Prisoner | None) -> str | None:
-    """The prisoner's NOMIS prison; None when NOMIS did not say (then the allocation decides)."""
-    prison = None if prisoner is None else prisoner.prison_id
-    return prison if isinstance(prison, str) else None
+    return CaseloadPage(page, start, len(rows), prisoners=known_prisoners, poms=known_poms)
 
 
 async def _none() -> None:
@@ -252,31 +217,14 @@ def cases_of(rows: Sequence[AllocationView]) -> list[tuple[int, str, str | None]
     ]
 
 
-async def _prisoners_of(ctx: RequestContext, nos: list[str]) -> dict[str, t.Prisoner | None]:
-    """Prisoners of these cases, partial (NOMIS fields in error) if NOMIS fails.
-
-    Read by page (`prisoners_by_page`): caseload pages reached side by side
-    (co-workers' caseloads under a page's nodes) share one upstream batch
-    instead of one read each, so a page's prisoner checks never cost a call
-    per node, and a page costs one future, not one per prisoner.
-    """
-    try:
-        found = await ctx.loaders.prisoners_by_page.load(tuple(nos))
-    except UpstreamError as error:
-        return {no: mapping.prisoner_unavailable(no, error) for no in nos}
-    return {
-        no: None if p is None else mapping.prisoner(p) for no, p in zip(nos, found, strict=True)
-    }
-
-
 def _allocated_on(row: AllocationView, role: CaseRole) -> dt.date:
     when = row.primary_pom_allocated_at if role is CaseRole.PRIMARY else None
     return (when or row.updated_at).date()
 
 
-async def caseload_counts(ctx: RequestContext, node: t.Pom) -> t.CaseloadCounts:
+async def caseload_counts(ctx: RequestContext, staff_id: int, prison_code: str) -> CaseloadCounts:
     """Counts over the whole caseload; responsibility needs each prisoner's NOMIS dates."""
-    rows = await ctx.loaders.caseload_by_staff_and_prison.load((node.staff_id, node.prison_code))
+    rows = await ctx.loaders.caseload_by_staff_and_prison.load((staff_id, prison_code))
     nos = [row.offender_no for row in rows]
     case_infos = [r.case_information for r in await ctx.loaders.owned_by_offender_no.load_many(nos)]
     try:
@@ -284,13 +232,13 @@ async def caseload_counts(ctx: RequestContext, node: t.Pom) -> t.CaseloadCounts:
     except UpstreamError:
         prisoners = [None] * len(nos)
 
-    async def result_for(p: Prisoner | None) -> HandoverResult | None:
+    async def result_for(p: Prisoner | None) -> Handover | None:
         return None if p is None else await handover_result(ctx, p)
 
     results = await asyncio.gather(*(result_for(p) for p in prisoners))
     cases = []
     for row, info, result in zip(rows, case_infos, results, strict=True):
-        role = CaseRole.PRIMARY if row.primary_pom_staff_id == node.staff_id else CaseRole.COWORKING
+        role = CaseRole.PRIMARY if row.primary_pom_staff_id == staff_id else CaseRole.COWORKING
         cases.append(
             CaseRecord(
                 role=role,
@@ -300,4 +248,14 @@ async def caseload_counts(ctx: RequestContext, node: t.Pom) -> t.CaseloadCounts:
                 handover_date=None if result is None else result.handover_date,
             )
         )
-    return mapping.caseload_counts(count_caseload(cases, ctx.today))
+    return count_caseload(cases, ctx.today)
+
+
+FULL_TIME_HOURS = 37.5
+
+
+def default_working_pattern(role: StaffRole | None) -> float:
+    """Before anyone records one: full time, or contracted hours over 37.5, in tenths."""
+    if role is None or role.scheduleType != "PT" or not role.hoursPerWeek:
+        return 1.0
+    return min(1.0, max(0.1, round(role.hoursPerWeek / FULL_TIME_HOURS, 1)))

@@ -1,111 +1,77 @@
-"""Prisoner reads: NOMIS data joined with owned case information and handover."""
+"""Prisoner reads: NOMIS records joined with owned case information and handover.
+
+These return records, rows and rule answers; `schema/types.py` turns them into
+GraphQL objects.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from allocation_api.context import RequestContext
-from allocation_api.errors import AllocationApiError, UpstreamError
-from allocation_api.resolvers import allocations as allocation_resolvers
+from allocation_api.errors import UpstreamError
+from allocation_api.resolvers.context import RequestContext
 from allocation_api.resolvers.owned_facts import facts_from, facts_key
 from allocation_api.rules import eligibility
 from allocation_api.rules import handover as handover_rules
 from allocation_api.rules import pom_type as pom_type_rules
-from allocation_api.rules.handover import Handover as HandoverResult
-from allocation_api.rules.responsibility import ResponsibilityOverride
-from allocation_api.schema import mapping
-from allocation_api.schema import types as t
-from allocation_api.schema.enums import PomType, Responsibility
-from allocation_api.schema.permissions import (
-    check_offender_no,
-    prisoner_refused,
-    prisoner_visible,
-)
+from allocation_api.rules.handover import Handover
+from allocation_api.rules.pom_type import PomType
 from allocation_api.store.owned_records import OwnedRecord
+from allocation_api.store.views import CaseInformationView
 from allocation_api.upstream.models import Prisoner
 
+PrisonerRead = Prisoner | UpstreamError | None
+"""A prisoner's NOMIS record; the error reading it when owned fields can still
+answer (NOMIS fields then error at their paths); None when nobody knows the number."""
 
-async def prisoner(ctx: RequestContext, offender_no: str) -> t.Prisoner | None:
-    """`prisoner(offenderNo)`: null when neither NOMIS nor the store knows the number.
 
-    When prisoner search fails, a prisoner the store knows still resolves: its
-    NOMIS fields are null with an error at each of their paths.
-    """
-    no = check_offender_no(offender_no)
+async def prisoner(ctx: RequestContext, offender_no: str) -> PrisonerRead:
+    """`prisoner(offenderNo)` (number already normalised): None when neither NOMIS
+    nor the store knows it; the upstream error when only the store does."""
     try:
-        found = await ctx.loaders.prisoner_by_no.load(no)
+        return await ctx.loaders.prisoner_by_no.load(offender_no)
     except UpstreamError as error:
-        owned = await ctx.loaders.owned_by_offender_no.load(no)
+        owned = await ctx.loaders.owned_by_offender_no.load(offender_no)
         if owned.allocation is None and owned.case_information is None:
             raise
-        return mapping.prisoner_unavailable(no, error)
-    return None if found is None else mapping.prisoner(found)
+        return error
 
 
-async def prisoner_for_case(ctx: RequestContext, offender_no: str) -> t.Prisoner | None:
-    """The prisoner of an allocation: partial (NOMIS fields in error) if NOMIS fails."""
+async def prisoner_for_case(ctx: RequestContext, offender_no: str) -> PrisonerRead:
+    """The prisoner of an allocation: the upstream error in place of the record if NOMIS fails."""
     try:
-        found = await ctx.loaders.prisoner_by_no.load(offender_no)
+        return await ctx.loaders.prisoner_by_no.load(offender_no)
     except UpstreamError as error:
-        return mapping.prisoner_unavailable(offender_no, error)
-    return None if found is None else mapping.prisoner(found)
+        return error
 
 
-def prisoner_of_allocation(
-    ctx: RequestContext, node: t.Allocation
-) -> t.Prisoner | Awaitable[t.Prisoner | None] | None:
-    """An allocation's prisoner, if the caller may see them (else FORBIDDEN at the field).
+async def prisoners_of_cases(ctx: RequestContext, nos: list[str]) -> dict[str, PrisonerRead]:
+    """Prisoners of these cases in one read; the upstream error for each if NOMIS fails.
 
-    An allocation can be reached from a POM the caller may see while its
-    prisoner has moved on (a co-working POM stays at the old prison), so the
-    prisoner is decided on here, on their current prison, whatever the path.
-    At once when the caseload preloaded the prisoner and decided, else batched
-    lazily.
+    Read by page (`prisoners_by_page`): caseload pages reached side by side
+    (co-workers' caseloads under a page's nodes) share one upstream batch
+    instead of one read each, so a page's prisoner checks never cost a call
+    per node, and a page costs one future, not one per prisoner.
     """
-    visible = node.prisoner_visible
-    if visible is False:
-        raise prisoner_refused()
-    if visible is None:
-        return _checked_prisoner_of_allocation(ctx, node)
-    known = node.known_prisoners
-    if known is not None and node.offender_no in known:
-        return known[node.offender_no]
-    return prisoner_for_case(ctx, node.offender_no)
+    try:
+        found = await ctx.loaders.prisoners_by_page.load(tuple(nos))
+    except UpstreamError as error:
+        return dict.fromkeys(nos, error)
+    return dict(zip(nos, found, strict=True))
 
 
-async def _checked_prisoner_of_allocation(
-    ctx: RequestContext, node: t.Allocation
-) -> t.Prisoner | None:
-    if not await prisoner_visible(ctx, node.offender_no, node):
-        raise prisoner_refused()
-    return await prisoner_for_case(ctx, node.offender_no)
+def case_information(
+    ctx: RequestContext, offender_no: str
+) -> Awaitable[CaseInformationView | None]:
+    """The loader's awaitable (no coroutine of its own per field and node)."""
+    return ctx.loaders.case_information(offender_no)
 
 
-async def case_information(ctx: RequestContext, offender_no: str) -> t.CaseInformation | None:
-    row = await ctx.loaders.case_information(offender_no)
-    return None if row is None else mapping.case_information(row)
+def omic_eligible(ctx: RequestContext, record: Prisoner) -> bool:
+    return eligibility.is_omic_eligible(record, ctx.today)
 
 
-def sentence_of(ctx: RequestContext, node: t.Prisoner) -> t.Sentence:
-    """The sentence facts of a prisoner's NOMIS record (its read error if it failed)."""
-    return mapping.sentence(_record(node))
-
-
-def omic_eligible_of(ctx: RequestContext, node: t.Prisoner) -> bool:
-    return eligibility.is_omic_eligible(_record(node), ctx.today)
-
-
-def _record(node: t.Prisoner) -> Prisoner:
-    record = node.record
-    if isinstance(record, AllocationApiError):
-        raise record
-    assert isinstance(record, Prisoner)
-    return record
-
-
-def known_handover_result(
-    ctx: RequestContext, record: Prisoner, owned: OwnedRecord
-) -> HandoverResult:
+def known_handover_result(ctx: RequestContext, record: Prisoner, owned: OwnedRecord) -> Handover:
     """As `handover_result`, for a prisoner whose owned record is already loaded."""
     found = ctx.handovers.get(record.prisonerNumber)
     if found is None:
@@ -120,7 +86,7 @@ def known_handover_result(
     return found
 
 
-async def handover_result(ctx: RequestContext, record: Prisoner) -> HandoverResult:
+async def handover_result(ctx: RequestContext, record: Prisoner) -> Handover:
     """The handover rules' answer for one prisoner, computed once per request.
 
     Memoised in a plain dict rather than `ctx.once`: no future per prisoner, and
@@ -133,85 +99,14 @@ async def handover_result(ctx: RequestContext, record: Prisoner) -> HandoverResu
     return known_handover_result(ctx, record, owned)
 
 
-async def handover(ctx: RequestContext, node: t.Prisoner) -> t.Handover | None:
-    return mapping.handover(await handover_result(ctx, _record(node)))
-
-
-async def recommended_pom_type_for(ctx: RequestContext, record: Prisoner) -> PomType:
+async def recommended_pom_type(ctx: RequestContext, record: Prisoner) -> PomType:
     """Recommended POM type: immigration / COM-responsible -> prison; tier A/B -> probation."""
     result = await handover_result(ctx, record)
     owned = await ctx.loaders.owned_by_offender_no.load(record.prisonerNumber)
     case_info, override = owned.case_information, owned.responsibility_override
-    recommended = pom_type_rules.recommended_pom_type(
+    return pom_type_rules.recommended_pom_type(
         record,
         tier=None if case_info is None or case_info.tier is None else str(case_info.tier),
         responsibility=result.responsibility,
-        override=None if override is None else ResponsibilityOverride(str(override.responsibility)),
+        override=None if override is None else override.responsibility,
     )
-    return PomType(recommended.value)
-
-
-async def recommended_pom_type(ctx: RequestContext, node: t.Prisoner) -> PomType | None:
-    return await recommended_pom_type_for(ctx, _record(node))
-
-
-# --- fields of prisoners whose owned record the page resolver preloaded -----------------
-# These answer synchronously when `node.owned` is set (a prison page loads the
-# owned records of its nodes in one statement up front), sparing a coroutine and
-# a DataLoader round per field and node; otherwise they return the awaitable of
-# the lazy path, which graphql-core awaits.
-
-
-def case_information_of(
-    ctx: RequestContext, node: t.Prisoner
-) -> t.CaseInformation | Awaitable[t.CaseInformation | None] | None:
-    owned = node.owned
-    if owned is None:
-        return case_information(ctx, node.offender_no)
-    row = owned.case_information
-    return None if row is None else mapping.case_information(row)
-
-
-def allocation_of(
-    ctx: RequestContext, node: t.Prisoner
-) -> t.Allocation | Awaitable[t.Allocation | None] | None:
-    owned = node.owned
-    if owned is None:
-        return _allocation_of_seen_prisoner(ctx, node.offender_no)
-    row = owned.allocation
-    if row is None:
-        return None
-    found = mapping.allocation(row)
-    found.known_poms = node.known_poms
-    found.prisoner_visible = True  # reached through its prisoner, who was checked
-    return found
-
-
-async def _allocation_of_seen_prisoner(
-    ctx: RequestContext, offender_no: str
-) -> t.Allocation | None:
-    found = await allocation_resolvers.allocation(ctx, offender_no)
-    if found is not None:
-        found.prisoner_visible = True  # reached through its prisoner, who was checked
-    return found
-
-
-def handover_of(ctx: RequestContext, node: t.Prisoner) -> t.Handover | Awaitable[t.Handover | None]:
-    owned = node.owned
-    if owned is None:
-        return handover(ctx, node)
-    return mapping.handover(known_handover_result(ctx, _record(node), owned))
-
-
-def responsibility_of(
-    ctx: RequestContext, node: t.Prisoner
-) -> Responsibility | Awaitable[Responsibility | None]:
-    owned = node.owned
-    if owned is None:
-        return _responsibility(ctx, node)
-    return mapping.responsibility(known_handover_result(ctx, _record(node), owned).responsibility)
-
-
-async def _responsibility(ctx: RequestContext, node: t.Prisoner) -> Responsibility | None:
-    found = await handover(ctx, node)
-    return None if found is None else found.responsibility

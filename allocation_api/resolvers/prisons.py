@@ -9,27 +9,33 @@ owned-data filters cannot be pushed upstream; pages are cut from it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
 from dataclasses import dataclass
 
-from strawberry.types.nodes import Selection
-
-from allocation_api.context import RequestContext
 from allocation_api.paging import page_bounds
 from allocation_api.resolvers import poms as pom_resolvers
-from allocation_api.resolvers import selections
-from allocation_api.schema import mapping
-from allocation_api.schema import types as t
-from allocation_api.schema.enums import PrisonerFilter
+from allocation_api.resolvers.context import RequestContext
+from allocation_api.resolvers.poms import PomRead
 from allocation_api.store import repositories as repo
-from allocation_api.upstream.models import Prisoner
+from allocation_api.store.owned_records import OwnedRecord
+from allocation_api.upstream.models import Agency, Prisoner
 
 
-async def prison(ctx: RequestContext, code: str) -> t.Prison | None:
+class PrisonerFilter(enum.Enum):
+    """Which prisoners of a prison to list (the filters partition the roster)."""
+
+    ALL = "ALL"
+    ALLOCATED = "ALLOCATED"
+    UNALLOCATED = "UNALLOCATED"
+    MISSING_CASE_INFORMATION = "MISSING_CASE_INFORMATION"
+
+
+async def prison(ctx: RequestContext, code: str) -> Agency | None:
+    """The agency of a prison (an institution); None for any other kind of agency."""
     agency = await ctx.loaders.agency_by_id.load(code)
     if agency is None or (agency.agencyType is not None and agency.agencyType != "INST"):
         return None
-    return t.Prison(code=agency.agencyId, name=agency.description or agency.agencyId)
+    return agency
 
 
 async def roster(ctx: RequestContext, code: str) -> list[Prisoner]:
@@ -69,30 +75,24 @@ def _matches(status: _Status, wanted: PrisonerFilter) -> bool:
     return True
 
 
-OWNED_FIELDS = frozenset(
-    {"caseInformation", "allocation", "handover", "responsibility", "recommendedPomType"}
-)
-"""Prisoner fields answered from the owned record."""
-
-
 @dataclass(frozen=True, slots=True)
 class Preload:
+    """What a roster page reads up front for its nodes' fields."""
+
     owned: bool = False
     poms: bool = False
     pom_details: bool = False
 
 
-def preload_for(selected: Sequence[Selection]) -> Preload:
-    """What the `prisoners` field being resolved will ask of its nodes."""
-    nodes = selections.connection_nodes(selected)
-    owned = bool(selections.names(nodes) & OWNED_FIELDS)
-    allocations = selections.children(nodes, "allocation")
-    poms = bool(selections.names(allocations) & {"primaryPom", "secondaryPom"})
-    return Preload(
-        owned=owned,
-        poms=owned and poms,
-        pom_details=pom_resolvers.pom_details_asked(allocations),
-    )
+@dataclass(frozen=True, slots=True)
+class RosterPage:
+    prisoners: list[Prisoner]
+    start: int
+    total: int
+    owned: list[OwnedRecord] | None = None
+    """The page's owned records, in page order, when preloaded."""
+    poms: dict[tuple[int, str], PomRead] | None = None
+    """The POMs of the page's allocations, when preloaded."""
 
 
 async def prisoners(
@@ -103,7 +103,7 @@ async def prisoners(
     wanted: PrisonerFilter,
     *,
     preload: Preload = Preload(),
-) -> t.PrisonerConnection:
+) -> RosterPage:
     """A page of the roster. With `preload`, the nodes' owned records (and their
     allocations' POMs) are read up front, in the same statements the fields would
     otherwise batch lazily, so those fields answer synchronously."""
@@ -113,31 +113,32 @@ async def prisoners(
         statuses = await _statuses(ctx, code, [p.prisonerNumber for p in listed])
         listed = [p for p in listed if _matches(statuses[p.prisonerNumber], wanted)]
     page = listed[start : start + size]
-    nodes = [mapping.prisoner(p) for p in page]
-    if preload.owned and page:
-        owned = await ctx.loaders.owned_records([p.prisonerNumber for p in page])
-        for node, record in zip(nodes, owned, strict=True):
-            node.owned = record
-        if preload.poms:
-            allocations = [r.allocation for r in owned if r.allocation is not None]
-            known = await pom_resolvers.poms_of_cases(
-                ctx, pom_resolvers.cases_of(allocations), bulk=True, details=preload.pom_details
-            )
-            for node in nodes:
-                node.known_poms = known
-    return t.PrisonerConnection(
-        nodes=nodes,
-        page_info=mapping.page_info(start, start + len(page), len(listed)),
-        total_count=len(listed),
-    )
+    if not (preload.owned and page):
+        return RosterPage(page, start, len(listed))
+    owned = await ctx.loaders.owned_records([p.prisonerNumber for p in page])
+    known = None
+    if preload.poms:
+        allocations = [r.allocation for r in owned if r.allocation is not None]
+        known = await pom_resolvers.poms_of_cases(
+            ctx, pom_resolvers.cases_of(allocations), bulk=True, details=preload.pom_details
+        )
+    return RosterPage(page, start, len(listed), owned=owned, poms=known)
 
 
-async def summary(ctx: RequestContext, code: str) -> t.PrisonSummary:
+@dataclass(frozen=True, slots=True)
+class PrisonCounts:
+    total: int
+    allocated: int
+    unallocated: int
+    missing_case_information: int
+
+
+async def summary(ctx: RequestContext, code: str) -> PrisonCounts:
     listed = await roster(ctx, code)
     statuses = await _statuses(ctx, code, [p.prisonerNumber for p in listed])
     allocated = sum(1 for s in statuses.values() if s.allocated)
     ready = sum(1 for s in statuses.values() if not s.allocated and s.has_tier)
-    return t.PrisonSummary(
+    return PrisonCounts(
         total=len(listed),
         allocated=allocated,
         unallocated=ready,

@@ -14,7 +14,7 @@ import enum
 from collections.abc import Iterable
 
 
-class EarlyAllocationOutcome(enum.Enum):
+class EarlyAllocationOutcome(enum.StrEnum):
     """Result of an early allocation assessment (values equal names)."""
 
     ELIGIBLE = "ELIGIBLE"

@@ -17,7 +17,7 @@ from allocation_api.errors import ValidationFailed
 from allocation_api.rules.pom_type import PomType
 
 
-class OverrideReason(enum.Enum):
+class OverrideReason(enum.StrEnum):
     """Why the recommended POM type was not followed. Declaration order is the
     canonical order of stored reasons."""
 

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-class PomType(enum.Enum):
+class PomType(enum.StrEnum):
     """The kind of POM. Values equal names so they map 1:1 to GraphQL enums."""
 
     PRISON = "PRISON"

@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 
 
-class Responsibility(enum.Enum):
+class Responsibility(enum.StrEnum):
     """Who leads the case. Values equal names so they map 1:1 to GraphQL enums.
 
     Domain names: CustodyOnly, CustodyWithCom, Community.
@@ -30,7 +30,7 @@ class Responsibility(enum.Enum):
         return self is not Responsibility.COMMUNITY
 
 
-class ResponsibilityOverride(enum.Enum):
+class ResponsibilityOverride(enum.StrEnum):
     """A manually forced responsibility (domain values Prison / Probation)."""
 
     PRISON = "PRISON"

@@ -31,7 +31,7 @@ declared list sizes hold; the tests check that on random documents.
 
 The cost of a document depends on its text and on the page-size variables
 only, so it is memoised by (parsed document, those values) in a
-`BoundedMemo`, like validation (`validation_cache.py`): a repeated request
+`BoundedMemo`, like validation (`fast_execution.py`): a repeated request
 pays one dict lookup.
 """
 

@@ -13,8 +13,17 @@ from typing import Annotated
 
 import strawberry
 
+from allocation_api.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    UpstreamError,
+    ValidationFailed,
+)
 from allocation_api.schema.permissions import INHERIT
-from allocation_api.schema.types import Allocation, CaseInformation, Pom
+from allocation_api.schema.types import Allocation, Pom
+from allocation_api.schema.values import CaseInformation
+from allocation_api.store.failures import StoreConstraintViolation
 
 
 @strawberry.interface(description="An expected failure of a mutation. Nothing was written.")
@@ -81,3 +90,31 @@ PomPayload = Annotated[
 ErrorMember = (
     ValidationError | NotFoundError | NotAllowedError | ConflictError | ServiceUnavailableError
 )
+
+
+def error_member(error: DomainError | UpstreamError | StoreConstraintViolation) -> ErrorMember:
+    """The payload member of an expected failure (nothing was written)."""
+    if isinstance(error, StoreConstraintViolation):
+        # A database guard caught what validation missed: still the caller's input.
+        return ValidationError(
+            code="CONSTRAINT_VIOLATION",
+            message=f"The change breaks a data rule ({error.constraint})",
+            field=None,
+        )
+    if isinstance(error, UpstreamError):
+        return ServiceUnavailableError(
+            code=error.code,
+            message=(
+                f"Cannot check the rules now: {error.upstream} did not answer ({error.message})"
+            ),
+            upstream=error.upstream,
+        )
+    if isinstance(error, ValidationFailed):
+        return ValidationError(code=error.code, message=error.message, field=error.field)
+    if isinstance(error, NotFound):
+        return NotFoundError(code=error.code, message=error.message)
+    if isinstance(error, Conflict):
+        return ConflictError(
+            code=error.code, message=error.message, current_version=error.current_version
+        )
+    return NotAllowedError(code=error.code, message=error.message)

@@ -1,7 +1,7 @@
 """Access control: one decision per field, made in one place.
 
 Every field reachable from Query or Mutation carries a decision, and
-`tests/api/test_permissions_walk.py` fails the build if one does not:
+`tests/api/test_schema.py` fails the build if one does not:
 - a permission class below, where access depends on who asks and what is
   asked for (root fields, and fields that leave the parent's scope such as a
   POM's caseload reached through a co-worker);
@@ -31,7 +31,6 @@ caller's staff id) and ask it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
@@ -39,7 +38,8 @@ from strawberry.permission import BasePermission
 
 from allocation_api.auth import policy
 from allocation_api.auth.identity import ROLE_ALLOC_CASE_MGR, ROLE_ALLOC_MGR
-from allocation_api.errors import Forbidden, UpstreamError, ValidationFailed
+from allocation_api.errors import Forbidden, UpstreamError
+from allocation_api.schema.parse import check_offender_no, check_prison_code
 
 INHERIT: dict[str, object] = {"permission": "inherit"}
 """Field metadata: covered by the permission decision made on its parent."""
@@ -131,39 +131,6 @@ async def prisoner_visible(ctx: Any, offender_no: str, allocation: AllocationFac
         return True
     (visible,) = await visible_prisoners(ctx, [(await live_prison(ctx, offender_no), allocation)])
     return visible
-
-
-OFFENDER_NO = re.compile(r"^[A-Z][0-9]{4}[A-Z]{2}$")
-PRISON_CODE = re.compile(r"^[A-Z]{3}$")
-MAX_CODE_CHARS = 64
-"""Longer identifiers are refused before any normalising, and never echoed whole."""
-
-
-def _shown(value: str) -> str:
-    return repr(value) if len(value) <= MAX_CODE_CHARS else f"a {len(value)}-character value"
-
-
-def check_offender_no(value: str, field: str = "offenderNo") -> str:
-    """Upper-case and validate a prisoner number (one letter, four digits, two letters)."""
-    normalised = value.strip().upper() if len(value) <= MAX_CODE_CHARS else ""
-    if not OFFENDER_NO.match(normalised):
-        raise ValidationFailed(
-            f"{_shown(value)} is not a prisoner number (expected e.g. A1234BC)",
-            code="INVALID_OFFENDER_NO",
-            field=field,
-        )
-    return normalised
-
-
-def check_prison_code(value: str, field: str = "prisonCode") -> str:
-    normalised = value.strip().upper() if len(value) <= MAX_CODE_CHARS else ""
-    if not PRISON_CODE.match(normalised):
-        raise ValidationFailed(
-            f"{_shown(value)} is not a prison code (expected three letters, e.g. LEI)",
-            code="INVALID_PRISON_CODE",
-            field=field,
-        )
-    return normalised
 
 
 class _Permission(BasePermission):

@@ -1,36 +1,46 @@
-"""The object types of the graph.
+"""The graph's entity types (prisoner, allocation, POM, prison) and their mapping
+from rows, records and rule answers.
 
-Types declare; resolvers coordinate. Owned and upstream-derived scalars are
-plain attributes filled by `schema/mapping.py` (upstream ones may hold an
-`Unavailable` marker, see `schema/unavailable.py`); fields that need I/O call
-one function in `resolvers/`, which batches through the request's DataLoaders.
-Every field carries a permission decision (see `schema/permissions.py`): a
-permission class where access depends on the caller, `PRISONER_DATA` where the
-resolver decides on the prisoner it yields, or `INHERIT` where the parent
-object was already checked.
+Types declare; resolvers read. Owned and upstream-derived scalars are plain
+attributes filled by the constructors at the end of this module (upstream
+ones may hold an `Unavailable` marker, see `schema/unavailable.py`); fields
+that need I/O call one read in `resolvers/`, which batches through the
+request's DataLoaders and returns rows, and map its answer here. The field
+functions, the classes and the constructors share this module because they
+refer to each other (a prisoner's allocation, an allocation's prisoner):
+one module keeps the imports one-way. Value types without fields to
+resolve are in `values.py`. Every field carries a permission
+decision (see `schema/permissions.py`): a permission class where access
+depends on the caller, `PRISONER_DATA` where the field function decides on
+the prisoner it yields, or `INHERIT` where the parent object was already
+checked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeAlias, cast
 
 import strawberry
 from strawberry import Private
+from strawberry.types.nodes import Selection
 
-from allocation_api.context import Info
+from allocation_api.errors import AllocationApiError
 from allocation_api.resolvers import allocations as allocation_resolvers
 from allocation_api.resolvers import poms as pom_resolvers
 from allocation_api.resolvers import prisoners as prisoner_resolvers
 from allocation_api.resolvers import prisons as prison_resolvers
+from allocation_api.resolvers.context import RequestContext
+from allocation_api.resolvers.poms import NotRead, PomRead
+from allocation_api.resolvers.prisoners import PrisonerRead
+from allocation_api.rules.pom_type import pom_type_for_position
+from allocation_api.schema import selections, values
 from allocation_api.schema.enums import (
-    AllocationEventType,
-    AllocationTrigger,
     OverrideReason,
     PomStatus,
     PomType,
     PrisonerFilter,
-    ProbationService,
     Responsibility,
     Tier,
 )
@@ -40,62 +50,249 @@ from allocation_api.schema.permissions import (
     PRISONER_DATA,
     CanReadPomCases,
     CanReadPrisonRoll,
+    prisoner_refused,
+    prisoner_visible,
+    visible_prisoners,
+)
+from allocation_api.schema.unavailable import unavailable
+from allocation_api.schema.values import (
+    AllocationEvent,
+    CaseInformation,
+    CaseloadCounts,
+    Handover,
+    PageInfo,
+    PrisonSummary,
+    Sentence,
+    case_information,
+    caseload_counts,
+    event,
+    handover,
+    page_info,
+    sentence,
 )
 from allocation_api.store.owned_records import OwnedRecord
+from allocation_api.store.tables import Allocation as AllocationRow
+from allocation_api.store.views import AllocationView
+from allocation_api.upstream import models as nomis
+
+Info: TypeAlias = strawberry.Info[RequestContext, None]
+
+# --- field functions -----------------------------------------------------------------
+# `direct(fn)` fields are resolved by `fn(ctx, node)` on the fast path and by the
+# decorated method otherwise. Several answer synchronously when a page resolver
+# preloaded what they need (`owned`, `known_poms`, `known_prisoners`), sparing a
+# coroutine and a DataLoader round per field and node; otherwise they return the
+# awaitable of the lazy path, which graphql-core awaits.
 
 
-@strawberry.type(description="Relay-style page information.")
-class PageInfo:
-    has_next_page: bool = strawberry.field(metadata=INHERIT)
-    has_previous_page: bool = strawberry.field(metadata=INHERIT)
-    start_cursor: str | None = strawberry.field(metadata=INHERIT)
-    end_cursor: str | None = strawberry.field(metadata=INHERIT)
+def _record(node: Prisoner) -> nomis.Prisoner:
+    record = node.record
+    if isinstance(record, AllocationApiError):
+        raise record
+    assert isinstance(record, nomis.Prisoner)
+    return record
 
 
-@strawberry.type(description="Sentence facts as NOMIS holds them (read live from prisoner search).")
-class Sentence:
-    sentence_start_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    release_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    confirmed_release_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    conditional_release_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    automatic_release_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    parole_eligibility_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    home_detention_curfew_eligibility_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    tariff_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    licence_expiry_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    sentence_expiry_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    topup_supervision_expiry_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    post_recall_release_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    indeterminate: bool | None = strawberry.field(metadata=INHERIT)
-    recall: bool | None = strawberry.field(metadata=INHERIT)
-    imprisonment_status: str | None = strawberry.field(metadata=INHERIT)
-    imprisonment_status_description: str | None = strawberry.field(metadata=INHERIT)
+def sentence_of(ctx: RequestContext, node: Prisoner) -> Sentence:
+    """The sentence facts of a prisoner's NOMIS record (its read error if it failed)."""
+    return sentence(_record(node))
 
 
-@strawberry.type(description="Case information recorded by this service (one per prisoner).")
-class CaseInformation:
-    offender_no: str = strawberry.field(metadata=INHERIT)
-    tier: Tier | None = strawberry.field(metadata=INHERIT)
-    probation_service: ProbationService | None = strawberry.field(metadata=INHERIT)
-    manual_entry: bool = strawberry.field(metadata=INHERIT)
-    mappa_level: int | None = strawberry.field(metadata=INHERIT)
-    crn: str | None = strawberry.field(metadata=INHERIT)
-    com_name: str | None = strawberry.field(metadata=INHERIT)
-    com_email: str | None = strawberry.field(metadata=INHERIT)
-    team_name: str | None = strawberry.field(metadata=INHERIT)
-    ldu_code: str | None = strawberry.field(metadata=INHERIT)
-    version: int = strawberry.field(metadata=INHERIT)
-    updated_at: dt.datetime = strawberry.field(metadata=INHERIT)
+def omic_eligible_of(ctx: RequestContext, node: Prisoner) -> bool:
+    return prisoner_resolvers.omic_eligible(ctx, _record(node))
 
 
-@strawberry.type(description="When responsibility passes from the POM to the community (COM).")
-class Handover:
-    responsibility: Responsibility = strawberry.field(metadata=INHERIT)
-    handover_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    start_date: dt.date | None = strawberry.field(metadata=INHERIT)
-    reason: str = strawberry.field(
-        metadata=INHERIT, description="Machine-readable rule that decided."
+def case_information_of(
+    ctx: RequestContext, node: Prisoner
+) -> CaseInformation | Awaitable[CaseInformation | None] | None:
+    owned = node.owned
+    if owned is None:
+        return _case_information(ctx, node.offender_no)
+    row = owned.case_information
+    return None if row is None else case_information(row)
+
+
+async def _case_information(ctx: RequestContext, offender_no: str) -> CaseInformation | None:
+    row = await prisoner_resolvers.case_information(ctx, offender_no)
+    return None if row is None else case_information(row)
+
+
+def allocation_of(
+    ctx: RequestContext, node: Prisoner
+) -> Allocation | Awaitable[Allocation | None] | None:
+    owned = node.owned
+    if owned is None:
+        return _allocation(ctx, node.offender_no)
+    row = owned.allocation
+    if row is None:
+        return None
+    found = allocation(row)
+    found.known_poms = node.known_poms
+    found.prisoner_visible = True  # reached through its prisoner, who was checked
+    return found
+
+
+async def _allocation(ctx: RequestContext, offender_no: str) -> Allocation | None:
+    row = await allocation_resolvers.allocation(ctx, offender_no)
+    if row is None:
+        return None
+    found = allocation(row)
+    found.prisoner_visible = True  # reached through its prisoner, who was checked
+    return found
+
+
+def handover_of(ctx: RequestContext, node: Prisoner) -> Handover | Awaitable[Handover | None]:
+    owned = node.owned
+    if owned is None:
+        return _handover(ctx, node)
+    return handover(prisoner_resolvers.known_handover_result(ctx, _record(node), owned))
+
+
+async def _handover(ctx: RequestContext, node: Prisoner) -> Handover | None:
+    return handover(await prisoner_resolvers.handover_result(ctx, _record(node)))
+
+
+def responsibility_of(
+    ctx: RequestContext, node: Prisoner
+) -> Responsibility | Awaitable[Responsibility | None]:
+    owned = node.owned
+    if owned is None:
+        return _responsibility(ctx, node)
+    result = prisoner_resolvers.known_handover_result(ctx, _record(node), owned)
+    return result.responsibility
+
+
+async def _responsibility(ctx: RequestContext, node: Prisoner) -> Responsibility | None:
+    result = await prisoner_resolvers.handover_result(ctx, _record(node))
+    return result.responsibility
+
+
+async def recommended_pom_type_of(ctx: RequestContext, node: Prisoner) -> PomType | None:
+    return await prisoner_resolvers.recommended_pom_type(ctx, _record(node))
+
+
+def prisoner_of_allocation(
+    ctx: RequestContext, node: Allocation
+) -> Prisoner | Awaitable[Prisoner | None] | None:
+    """An allocation's prisoner, if the caller may see them (else FORBIDDEN at the field).
+
+    An allocation can be reached from a POM the caller may see while its
+    prisoner has moved on (a co-working POM stays at the old prison), so the
+    prisoner is decided on here, on their current prison, whatever the path.
+    At once when the caseload preloaded the prisoner and decided, else batched
+    lazily.
+    """
+    visible = node.prisoner_visible
+    if visible is False:
+        raise prisoner_refused()
+    if visible is None:
+        return _checked_prisoner_of_allocation(ctx, node)
+    known = node.known_prisoners
+    if known is not None and node.offender_no in known:
+        return known[node.offender_no]
+    return _prisoner_for_case(ctx, node.offender_no)
+
+
+async def _checked_prisoner_of_allocation(ctx: RequestContext, node: Allocation) -> Prisoner | None:
+    if not await prisoner_visible(ctx, node.offender_no, node):
+        raise prisoner_refused()
+    return await _prisoner_for_case(ctx, node.offender_no)
+
+
+async def _prisoner_for_case(ctx: RequestContext, offender_no: str) -> Prisoner | None:
+    return prisoner_node(offender_no, await prisoner_resolvers.prisoner_for_case(ctx, offender_no))
+
+
+def _pom_of_allocation(
+    ctx: RequestContext, node: Allocation, *, primary: bool
+) -> Pom | Awaitable[Pom] | None:
+    """An allocation's POM: at once if the page preloaded it, else via `pom_of_case`."""
+    staff_id = node.primary_pom_staff_id if primary else node.secondary_pom_staff_id
+    if staff_id is None:
+        return None
+    known = node.known_poms
+    if known is not None:
+        found = known.get((staff_id, node.prison_code))
+        if found is not None:
+            return found
+    name = node.primary_pom_name if primary else node.secondary_pom_name
+    return _pom_of_case(ctx, staff_id, node.prison_code, name)
+
+
+async def _pom_of_case(
+    ctx: RequestContext, staff_id: int, prison_code: str, recorded_name: str | None
+) -> Pom:
+    return pom(await pom_resolvers.pom_of_case(ctx, staff_id, prison_code, recorded_name))
+
+
+def primary_pom_of_allocation(ctx: RequestContext, node: Allocation) -> Pom | Awaitable[Pom] | None:
+    return _pom_of_allocation(ctx, node, primary=True)
+
+
+def secondary_pom_of_allocation(
+    ctx: RequestContext, node: Allocation
+) -> Pom | Awaitable[Pom] | None:
+    return _pom_of_allocation(ctx, node, primary=False)
+
+
+async def history_of_allocation(ctx: RequestContext, node: Allocation) -> list[AllocationEvent]:
+    """An allocation's history: prisoner data, so decided on the prisoner's current prison.
+
+    Its events span prisons (a transferred prisoner's history holds the old
+    prison's and the new one's), so it is shown only with the prisoner.
+    """
+    visible = node.prisoner_visible
+    if visible is None:
+        visible = await prisoner_visible(ctx, node.offender_no, node)
+    if not visible:
+        raise prisoner_refused()
+    return [event(row) for row in await allocation_resolvers.history(ctx, node.offender_no)]
+
+
+# --- what a page's query selects of its nodes ----------------------------------------
+
+POM_DETAIL_FIELDS = frozenset({"status", "workingPattern"})
+"""The Pom fields answered from the owned POM details (the rest come from NOMIS)."""
+
+OWNED_FIELDS = frozenset(
+    {"caseInformation", "allocation", "handover", "responsibility", "recommendedPomType"}
+)
+"""Prisoner fields answered from the owned record."""
+
+
+def pom_details_asked(allocations: Sequence[Selection]) -> bool:
+    """Whether what these allocations select of their POMs needs the POM details."""
+    poms = [
+        *selections.children(allocations, "primaryPom"),
+        *selections.children(allocations, "secondaryPom"),
+    ]
+    return bool(selections.names(poms) & POM_DETAIL_FIELDS)
+
+
+def caseload_preload_for(selected: Sequence[Selection]) -> pom_resolvers.CaseloadPreload:
+    """What the `caseload` field being resolved will ask of its nodes."""
+    nodes = selections.connection_nodes(selected)
+    asked = selections.names(nodes)
+    return pom_resolvers.CaseloadPreload(
+        # The history is shown only with the prisoner: both need the prisoners' prisons.
+        prisoners=bool(asked & {"prisoner", "history"}),
+        poms=bool(asked & {"primaryPom", "secondaryPom"}),
+        pom_details=pom_details_asked(nodes),
     )
+
+
+def roster_preload_for(selected: Sequence[Selection]) -> prison_resolvers.Preload:
+    """What the `prisoners` field being resolved will ask of its nodes."""
+    nodes = selections.connection_nodes(selected)
+    owned = bool(selections.names(nodes) & OWNED_FIELDS)
+    allocations = selections.children(nodes, "allocation")
+    poms = bool(selections.names(allocations) & {"primaryPom", "secondaryPom"})
+    return prison_resolvers.Preload(
+        owned=owned, poms=owned and poms, pom_details=pom_details_asked(allocations)
+    )
+
+
+# --- the types -------------------------------------------------------------------------
 
 
 @strawberry.type(description="A prisoner: live NOMIS data joined with owned allocation data.")
@@ -115,44 +312,40 @@ class Prisoner:
     """POMs of this prisoner's allocation, preloaded with `owned` when asked for."""
 
     # Derived from the NOMIS record only when asked for (most pages ask for neither).
-    @strawberry.field(metadata=direct(prisoner_resolvers.sentence_of))
+    @strawberry.field(metadata=direct(sentence_of))
     def sentence(self, info: Info) -> Sentence | None:
-        return cast("Sentence | None", prisoner_resolvers.sentence_of(info.context, self))
+        return sentence_of(info.context, self)
 
     @strawberry.field(
-        metadata=direct(prisoner_resolvers.omic_eligible_of),
+        metadata=direct(omic_eligible_of),
         description="In scope of OMiC: adult, sentenced or immigration, not civil.",
     )
     def omic_eligible(self, info: Info) -> bool | None:
-        return prisoner_resolvers.omic_eligible_of(info.context, self)
+        return omic_eligible_of(info.context, self)
 
-    # Not `async def`: with `owned` preloaded they answer at once (see resolvers).
-    @strawberry.field(metadata=direct(prisoner_resolvers.case_information_of))
+    # Not `async def`: with `owned` preloaded they answer at once (see the field functions).
+    @strawberry.field(metadata=direct(case_information_of))
     def case_information(self, info: Info) -> CaseInformation | None:
-        return cast(
-            "CaseInformation | None", prisoner_resolvers.case_information_of(info.context, self)
-        )
+        return cast("CaseInformation | None", case_information_of(info.context, self))
 
-    @strawberry.field(metadata=direct(prisoner_resolvers.allocation_of))
+    @strawberry.field(metadata=direct(allocation_of))
     def allocation(self, info: Info) -> Allocation | None:
-        return cast("Allocation | None", prisoner_resolvers.allocation_of(info.context, self))
+        return cast("Allocation | None", allocation_of(info.context, self))
 
-    @strawberry.field(metadata=direct(prisoner_resolvers.handover_of))
+    @strawberry.field(metadata=direct(handover_of))
     def handover(self, info: Info) -> Handover | None:
-        return cast("Handover | None", prisoner_resolvers.handover_of(info.context, self))
+        return cast("Handover | None", handover_of(info.context, self))
 
-    @strawberry.field(metadata=direct(prisoner_resolvers.responsibility_of))
+    @strawberry.field(metadata=direct(responsibility_of))
     def responsibility(self, info: Info) -> Responsibility | None:
-        return cast(
-            "Responsibility | None", prisoner_resolvers.responsibility_of(info.context, self)
-        )
+        return cast("Responsibility | None", responsibility_of(info.context, self))
 
     @strawberry.field(
-        metadata=direct(prisoner_resolvers.recommended_pom_type),
+        metadata=direct(recommended_pom_type_of),
         description="The POM type the rules recommend (needs a tier for determinate cases).",
     )
     async def recommended_pom_type(self, info: Info) -> PomType | None:
-        return await prisoner_resolvers.recommended_pom_type(info.context, self)
+        return await recommended_pom_type_of(info.context, self)
 
 
 @strawberry.type
@@ -160,22 +353,6 @@ class PrisonerConnection:
     nodes: list[Prisoner] = strawberry.field(metadata=INHERIT)
     page_info: PageInfo = strawberry.field(metadata=INHERIT)
     total_count: int = strawberry.field(metadata=INHERIT)
-
-
-@strawberry.type(description="Counts of a POM's cases (computed from owned and live data).")
-class CaseloadCounts:
-    primary: int = strawberry.field(metadata=INHERIT)
-    coworking: int = strawberry.field(metadata=INHERIT)
-    responsible: int = strawberry.field(metadata=INHERIT)
-    supporting: int = strawberry.field(metadata=INHERIT)
-    total: int = strawberry.field(metadata=INHERIT)
-    new_last_7_days: int = strawberry.field(metadata=INHERIT)
-    tier_a: int = strawberry.field(metadata=INHERIT)
-    tier_b: int = strawberry.field(metadata=INHERIT)
-    tier_c: int = strawberry.field(metadata=INHERIT)
-    tier_d: int = strawberry.field(metadata=INHERIT)
-    tier_unknown: int = strawberry.field(metadata=INHERIT)
-    upcoming_handovers: int = strawberry.field(metadata=INHERIT)
 
 
 @strawberry.type(description="A Prison Offender Manager at one prison.")
@@ -196,40 +373,20 @@ class Pom:
     async def caseload(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> AllocationConnection:
-        return await pom_resolvers.caseload(
+        page = await pom_resolvers.caseload(
             info.context,
-            self,
+            self.staff_id,
+            self.prison_code,
             first,
             after,
-            preload=pom_resolvers.caseload_preload_for(info.selected_fields),
+            preload=caseload_preload_for(info.selected_fields),
         )
+        return await allocation_connection(info.context, page)
 
     @strawberry.field(permission_classes=[CanReadPomCases])
     async def caseload_counts(self, info: Info) -> CaseloadCounts:
-        return await pom_resolvers.caseload_counts(info.context, self)
-
-
-@strawberry.type(description="One immutable change in a prisoner's allocation history.")
-class AllocationEvent:
-    event: AllocationEventType = strawberry.field(metadata=INHERIT)
-    trigger: AllocationTrigger = strawberry.field(metadata=INHERIT)
-    primary_pom_staff_id: int | None = strawberry.field(metadata=INHERIT)
-    primary_pom_name: str | None = strawberry.field(metadata=INHERIT)
-    secondary_pom_staff_id: int | None = strawberry.field(metadata=INHERIT)
-    secondary_pom_name: str | None = strawberry.field(metadata=INHERIT)
-    previous_primary_pom_staff_id: int | None = strawberry.field(metadata=INHERIT)
-    previous_secondary_pom_staff_id: int | None = strawberry.field(metadata=INHERIT)
-    prison_code: str = strawberry.field(metadata=INHERIT)
-    allocated_at_tier: Tier | None = strawberry.field(metadata=INHERIT)
-    recommended_pom_type: PomType | None = strawberry.field(metadata=INHERIT)
-    override_reasons: list[OverrideReason] = strawberry.field(metadata=INHERIT)
-    override_detail: str | None = strawberry.field(metadata=INHERIT)
-    suitability_detail: str | None = strawberry.field(metadata=INHERIT)
-    message: str | None = strawberry.field(metadata=INHERIT)
-    created_by: str | None = strawberry.field(metadata=INHERIT, description="Username.")
-    created_by_name: str | None = strawberry.field(metadata=INHERIT)
-    created_at: dt.datetime = strawberry.field(metadata=INHERIT)
-    allocation_version: int = strawberry.field(metadata=INHERIT)
+        counts = await pom_resolvers.caseload_counts(info.context, self.staff_id, self.prison_code)
+        return caseload_counts(counts)
 
 
 @strawberry.type(description="The current allocation of a prisoner (owned data).")
@@ -255,16 +412,14 @@ class Allocation:
     updated_at: dt.datetime = strawberry.field(metadata=INHERIT)
 
     @strawberry.field(
-        metadata={**direct(prisoner_resolvers.prisoner_of_allocation), **PRISONER_DATA},
+        metadata={**direct(prisoner_of_allocation), **PRISONER_DATA},
         description=(
             "The prisoner as NOMIS has them now; null, with FORBIDDEN at its path, when the "
             "caller may not see them (e.g. transferred to a prison outside their caseloads)."
         ),
     )
     def prisoner(self, info: Info) -> Prisoner | None:
-        return cast(
-            "Prisoner | None", prisoner_resolvers.prisoner_of_allocation(info.context, self)
-        )
+        return cast("Prisoner | None", prisoner_of_allocation(info.context, self))
 
     known_poms: Private[dict[tuple[int, str], Pom] | None] = None
     """POMs preloaded by a page resolver; None = look each up lazily."""
@@ -275,20 +430,20 @@ class Allocation:
     `history`), decided by whoever made the object from facts it already read;
     None = decide lazily, on the prisoner's current prison."""
 
-    @strawberry.field(metadata=direct(pom_resolvers.primary_pom_of_allocation))
+    @strawberry.field(metadata=direct(primary_pom_of_allocation))
     def primary_pom(self, info: Info) -> Pom | None:
-        return cast("Pom | None", pom_resolvers.primary_pom_of_allocation(info.context, self))
+        return cast("Pom | None", primary_pom_of_allocation(info.context, self))
 
-    @strawberry.field(metadata=direct(pom_resolvers.secondary_pom_of_allocation))
+    @strawberry.field(metadata=direct(secondary_pom_of_allocation))
     def secondary_pom(self, info: Info) -> Pom | None:
-        return cast("Pom | None", pom_resolvers.secondary_pom_of_allocation(info.context, self))
+        return cast("Pom | None", secondary_pom_of_allocation(info.context, self))
 
     @strawberry.field(
-        metadata={**direct(allocation_resolvers.history_of_allocation), **PRISONER_DATA},
+        metadata={**direct(history_of_allocation), **PRISONER_DATA},
         description="Null, with FORBIDDEN at its path, when the caller may not see the prisoner.",
     )
     async def history(self, info: Info) -> list[AllocationEvent] | None:
-        return await allocation_resolvers.history_of_allocation(info.context, self)
+        return await history_of_allocation(info.context, self)
 
 
 @strawberry.type
@@ -296,14 +451,6 @@ class AllocationConnection:
     nodes: list[Allocation] = strawberry.field(metadata=INHERIT)
     page_info: PageInfo = strawberry.field(metadata=INHERIT)
     total_count: int = strawberry.field(metadata=INHERIT)
-
-
-@strawberry.type(description="Counts over the prison's prisoners in scope of OMiC.")
-class PrisonSummary:
-    total: int = strawberry.field(metadata=INHERIT)
-    allocated: int = strawberry.field(metadata=INHERIT)
-    unallocated: int = strawberry.field(metadata=INHERIT)
-    missing_case_information: int = strawberry.field(metadata=INHERIT)
 
 
 @strawberry.type(description="A prison (agency) and the allocation work in it.")
@@ -325,19 +472,226 @@ class Prison:
         after: str | None = None,
         filter: PrisonerFilter | None = None,
     ) -> PrisonerConnection:
-        return await prison_resolvers.prisoners(
+        page = await prison_resolvers.prisoners(
             info.context,
             self.code,
             first,
             after,
             filter or PrisonerFilter.ALL,
-            preload=prison_resolvers.preload_for(info.selected_fields),
+            preload=roster_preload_for(info.selected_fields),
         )
+        return prisoner_connection(page)
 
     @strawberry.field(metadata=INHERIT, description="Staff holding the POM role at this prison.")
     async def poms(self, info: Info) -> list[Pom]:
-        return await pom_resolvers.poms_at(info.context, self.code)
+        return [pom(found) for found in await pom_resolvers.poms_at(info.context, self.code)]
 
     @strawberry.field(metadata=INHERIT)
     async def summary(self, info: Info) -> PrisonSummary:
-        return await prison_resolvers.summary(info.context, self.code)
+        counts = await prison_resolvers.summary(info.context, self.code)
+        return PrisonSummary(
+            total=counts.total,
+            allocated=counts.allocated,
+            unallocated=counts.unallocated,
+            missing_case_information=counts.missing_case_information,
+        )
+
+
+# --- from rows, records and rule answers to types ---------------------------------------
+# Pure functions, no I/O.
+
+
+def prisoner(p: nomis.Prisoner) -> Prisoner:
+    return Prisoner(
+        offender_no=p.prisonerNumber,
+        first_name=p.firstName,
+        last_name=p.lastName,
+        date_of_birth=p.dateOfBirth,
+        prison_id=p.prisonId,
+        legal_status=p.legalStatus,
+        cell_location=p.cellLocation,
+        category=p.category,
+        record=p,
+    )
+
+
+def prisoner_unavailable(offender_no: str, error: AllocationApiError) -> Prisoner:
+    """A prisoner whose NOMIS data could not be read: owned fields still resolve."""
+    gone = unavailable(error)
+    return Prisoner(
+        offender_no=offender_no,
+        first_name=gone,
+        last_name=gone,
+        date_of_birth=gone,
+        prison_id=gone,
+        legal_status=gone,
+        cell_location=gone,
+        category=gone,
+        record=error,
+    )
+
+
+def prisoner_node(offender_no: str, found: PrisonerRead) -> Prisoner | None:
+    """A prisoner read: the record, a partial prisoner if NOMIS failed, or None."""
+    if found is None:
+        return None
+    if isinstance(found, AllocationApiError):
+        return prisoner_unavailable(offender_no, found)
+    return prisoner(found)
+
+
+def allocation(row: AllocationRow | AllocationView) -> Allocation:
+    return Allocation(
+        offender_no=row.offender_no,
+        prison_code=row.prison_code,
+        primary_pom_staff_id=row.primary_pom_staff_id,
+        primary_pom_name=row.primary_pom_name,
+        primary_pom_allocated_at=row.primary_pom_allocated_at,
+        secondary_pom_staff_id=row.secondary_pom_staff_id,
+        secondary_pom_name=row.secondary_pom_name,
+        allocated_at_tier=values.as_tier(row.allocated_at_tier),
+        recommended_pom_type=values.as_pom_type(row.recommended_pom_type),
+        override_reasons=values.as_reasons(row.override_reasons),
+        override_detail=row.override_detail,
+        suitability_detail=row.suitability_detail,
+        message=row.message,
+        created_by=row.created_by_username,
+        created_by_name=row.created_by_name,
+        version=row.version,
+        updated_at=row.updated_at,
+    )
+
+
+_DETAIL_NOT_READ: Any = unavailable(AllocationApiError("POM details were not read for this query"))
+"""Fills the detail fields of a POM built without its details (one shared marker:
+building an exception per POM showed in the page's profile). Never seen by a
+client unless a resolver misjudged what the query selects: then the field
+errors at its path instead of answering a default that may be wrong."""
+
+
+def pom(found: PomRead) -> Pom:
+    """A POM from its role row (if it still holds the role), staff row and owned details.
+
+    A POM who no longer holds the role (moved on since the allocation) keeps
+    the name recorded at allocation when NOMIS no longer knows them. The
+    detail is `NOT_READ` when the query asks for none of `POM_DETAIL_FIELDS`.
+    """
+    if found.error is not None:
+        return pom_unavailable(found.staff_id, found.prison_code, found.detail, found.error)
+    role, staff, recorded_name = found.role, found.staff, found.recorded_name
+    first = role.firstName if role else staff.firstName if staff else None
+    last = role.lastName if role else staff.lastName if staff else None
+    if first is None and last is None and recorded_name:
+        first, _, last = recorded_name.partition(" ")
+    status, pattern = _detail_fields(found.detail, role)
+    rule_type = pom_type_for_position(role.position if role else None)
+    return Pom(
+        staff_id=found.staff_id,
+        prison_code=found.prison_code,
+        first_name=first,
+        last_name=last,
+        email=role.emailAddress if role else None,
+        position=role.position if role else None,
+        pom_type=rule_type,
+        status=status,
+        working_pattern=pattern,
+    )
+
+
+def _detail_fields(detail: Any, role: nomis.StaffRole | None) -> tuple[Any, Any]:
+    """(status, working pattern): recorded, defaulted from the role, or not read."""
+    if isinstance(detail, NotRead):
+        return _DETAIL_NOT_READ, _DETAIL_NOT_READ
+    if detail is not None:
+        return detail.status, float(detail.working_pattern)
+    status = PomStatus.ACTIVE if role is not None else PomStatus.INACTIVE
+    return status, pom_resolvers.default_working_pattern(role)
+
+
+def pom_unavailable(staff_id: int, prison_code: str, detail: Any, error: AllocationApiError) -> Pom:
+    gone = unavailable(error)
+    # Without NOMIS, a POM with no recorded details is taken as active, full time.
+    status, pattern = (
+        (PomStatus.ACTIVE, 1.0) if detail is None else _detail_fields(detail, role=None)
+    )
+    return Pom(
+        staff_id=staff_id,
+        prison_code=prison_code,
+        first_name=gone,
+        last_name=gone,
+        email=gone,
+        position=gone,
+        pom_type=gone,
+        status=status,
+        working_pattern=pattern,
+    )
+
+
+async def allocation_connection(
+    ctx: RequestContext, page: pom_resolvers.CaseloadPage
+) -> AllocationConnection:
+    nodes = [allocation(row) for row in page.rows]
+    if page.prisoners is not None or page.poms is not None:
+        known_prisoners = (
+            None
+            if page.prisoners is None
+            else {no: prisoner_node(no, found) for no, found in page.prisoners.items()}
+        )
+        known_poms = (
+            None if page.poms is None else {key: pom(found) for key, found in page.poms.items()}
+        )
+        for node in nodes:
+            node.known_prisoners = known_prisoners
+            node.known_poms = known_poms
+        if known_prisoners is not None:
+            await _decide_prisoners(ctx, nodes, known_prisoners)
+    return AllocationConnection(
+        nodes=nodes,
+        page_info=page_info(page.start, page.start + len(page.rows), page.total),
+        total_count=page.total,
+    )
+
+
+async def _decide_prisoners(
+    ctx: RequestContext, nodes: list[Allocation], known: dict[str, Prisoner | None]
+) -> None:
+    """Decide, for every node of the page, whether the caller may see its prisoner.
+
+    A caseload is at the POM's prison, but a prisoner in it may be elsewhere
+    now (a co-working POM stays when the prisoner is transferred): each
+    prisoner is decided on their current prison, from the page's one batch of
+    prisoners (no call per node). A refused node stays in the page (the
+    allocation is the caseload's own, at a prison the caller may see) with
+    its `prisoner` and `history` null and FORBIDDEN at their paths.
+    """
+    visible = await visible_prisoners(
+        ctx, [(_live_prison(known.get(node.offender_no)), node) for node in nodes]
+    )
+    for node, seen in zip(nodes, visible, strict=True):
+        node.prisoner_visible = seen
+
+
+def _live_prison(prisoner: Prisoner | None) -> str | None:
+    """The prisoner's NOMIS prison; None when NOMIS did not say (then the allocation decides)."""
+    prison = None if prisoner is None else prisoner.prison_id
+    return prison if isinstance(prison, str) else None
+
+
+def prisoner_connection(page: prison_resolvers.RosterPage) -> PrisonerConnection:
+    nodes = [prisoner(p) for p in page.prisoners]
+    if page.owned is not None:
+        for node, record in zip(nodes, page.owned, strict=True):
+            node.owned = record
+        if page.poms is not None:
+            known = {key: pom(found) for key, found in page.poms.items()}
+            for node in nodes:
+                node.known_poms = known
+    return PrisonerConnection(
+        nodes=nodes,
+        page_info=page_info(page.start, page.start + len(page.prisoners), page.total),
+        total_count=page.total,
+    )
+
+
+def prison(agency: nomis.Agency) -> Prison:
+    return Prison(code=agency.agencyId, name=agency.description or agency.agencyId)

@@ -14,7 +14,7 @@ History (events) stays separate: it is only read when asked for.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from allocation_api.store.read_pool import Reader
 from allocation_api.store.views import (
@@ -23,6 +23,7 @@ from allocation_api.store.views import (
     EarlyAllocationView,
     ParoleReviewView,
     ResponsibilityOverrideView,
+    column_count,
     columns,
     json_document,
 )
@@ -42,15 +43,15 @@ class OwnedRecord:
     early_allocations: list[EarlyAllocationView] = field(default_factory=list)
 
 
-_ALLOCATION_COLUMNS = len(fields(AllocationView))
-_CASE_INFORMATION_COLUMNS = len(fields(CaseInformationView))
+_ALLOCATION_COLUMNS = column_count(AllocationView)
+_CASE_INFORMATION_COLUMNS = column_count(CaseInformationView)
 
 # Allocation and case information (at most one row each per prisoner) come as
 # plain columns, which asyncpg decodes in C; the rarer, many-per-prisoner kinds
 # as JSON documents.
 _COLUMNS = f"{columns(AllocationView, 'a')}, {columns(CaseInformationView, 'c')}"
 _STATEMENT = (
-    "SELECT k.offender_no, "  # noqa: S608 - column names from the view dataclasses
+    "SELECT k.offender_no, "  # noqa: S608 - column names from the table models
     + _COLUMNS
     + """,
       (SELECT to_jsonb(o) FROM responsibility_override o WHERE o.offender_no = k.offender_no)

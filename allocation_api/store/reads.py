@@ -8,15 +8,13 @@ keys are sent once. An empty batch makes no statement at all.
 
 The reads the request path makes (POM details, events, caseloads, status,
 and `owned_records.py`) are written for asyncpg and run on a
-`read_pool.Reader`. The others build SQLAlchemy statements on a session
-(tests and tools use them).
+`read_pool.Reader`.
 
 Result shapes, so loaders can answer every key:
-- one row per key (`*_by_offender_nos` for allocation, case information,
-  responsibility override; `pom_details_by_keys`): the dict holds only the
-  keys that were found;
-- many rows per key (events, caseloads, parole reviews, early allocation
-  assessments): every requested key is present, possibly with an empty list.
+- one row per key (`pom_details_by_keys`): the dict holds only the keys
+  that were found;
+- many rows per key (events, caseloads): every requested key is present,
+  possibly with an empty list.
 """
 
 from __future__ import annotations
@@ -26,18 +24,8 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from allocation_api.store.failures import translate_store_errors
 from allocation_api.store.read_pool import Reader
-from allocation_api.store.tables import (
-    Allocation,
-    CaseInformation,
-    EarlyAllocation,
-    ParoleReview,
-    ResponsibilityOverride,
-)
 from allocation_api.store.views import (
     AllocationEventView,
     AllocationView,
@@ -47,20 +35,15 @@ from allocation_api.store.views import (
 
 __all__ = [
     "allocation_status",
-    "allocations_by_offender_nos",
-    "case_information_by_offender_nos",
     "caseloads_by_staff_ids",
-    "early_allocations_by_offender_nos",
     "events_by_offender_nos",
-    "parole_reviews_by_offender_nos",
     "pom_details_by_keys",
-    "responsibility_overrides_by_offender_nos",
 ]
 
 K = TypeVar("K", bound=Hashable)
 
 _POM_DETAILS = (
-    "SELECT "  # noqa: S608 - column names from the view dataclass
+    "SELECT "  # noqa: S608 - column names from the table model
     + columns(PomDetailView, "d")
     + """ FROM pom_detail d
     JOIN unnest($1::int[], $2::text[]) AS wanted(staff_id, prison_code)
@@ -69,7 +52,7 @@ _POM_DETAILS = (
 )
 
 _EVENTS = (
-    "SELECT "  # noqa: S608 - column names from the view dataclass
+    "SELECT "  # noqa: S608 - column names from the table model
     + columns(AllocationEventView, "e")
     + """ FROM allocation_event e
     WHERE e.offender_no = ANY($1::text[])
@@ -89,7 +72,7 @@ _STATUS = """
     """
 
 _CASELOADS = (
-    "SELECT "  # noqa: S608 - column names from the view dataclass
+    "SELECT "  # noqa: S608 - column names from the table model
     + columns(AllocationView, "a")
     + """ FROM allocation a
     WHERE a.prison_code = $1
@@ -111,51 +94,6 @@ def _text_array(name: str, values: Sequence[str]) -> sa.BindParameter[Sequence[s
 def _int_array(name: str, values: Sequence[int]) -> sa.BindParameter[Sequence[int]]:
     value: Sequence[int] = list(values)
     return sa.bindparam(name, value, type_=pg.ARRAY(sa.Integer))
-
-
-@translate_store_errors()
-async def allocations_by_offender_nos(
-    session: AsyncSession, nos: Sequence[str]
-) -> dict[str, Allocation]:
-    """Current allocation rows by prisoner number (1 statement)."""
-    keys = _unique(nos)
-    if not keys:
-        return {}
-    statement = select(Allocation).where(
-        col(Allocation.offender_no) == sa.any_(_text_array("offender_nos", keys))
-    )
-    rows = (await session.exec(statement)).all()
-    return {row.offender_no: row for row in rows}
-
-
-@translate_store_errors()
-async def case_information_by_offender_nos(
-    session: AsyncSession, nos: Sequence[str]
-) -> dict[str, CaseInformation]:
-    """Case information by prisoner number (1 statement)."""
-    keys = _unique(nos)
-    if not keys:
-        return {}
-    statement = select(CaseInformation).where(
-        col(CaseInformation.offender_no) == sa.any_(_text_array("offender_nos", keys))
-    )
-    rows = (await session.exec(statement)).all()
-    return {row.offender_no: row for row in rows}
-
-
-@translate_store_errors()
-async def responsibility_overrides_by_offender_nos(
-    session: AsyncSession, nos: Sequence[str]
-) -> dict[str, ResponsibilityOverride]:
-    """Responsibility overrides by prisoner number (1 statement)."""
-    keys = _unique(nos)
-    if not keys:
-        return {}
-    statement = select(ResponsibilityOverride).where(
-        col(ResponsibilityOverride.offender_no) == sa.any_(_text_array("offender_nos", keys))
-    )
-    rows = (await session.exec(statement)).all()
-    return {row.offender_no: row for row in rows}
 
 
 async def pom_details_by_keys(
@@ -187,40 +125,6 @@ async def events_by_offender_nos(
         return {}
     rows = await reader.fetch(_EVENTS, keys)
     return _group(keys, map(AllocationEventView.from_row, rows), key=lambda row: row.offender_no)
-
-
-@translate_store_errors()
-async def parole_reviews_by_offender_nos(
-    session: AsyncSession, nos: Sequence[str]
-) -> dict[str, list[ParoleReview]]:
-    """Parole reviews per prisoner, in the order they were recorded (1 statement)."""
-    keys = _unique(nos)
-    if not keys:
-        return {}
-    statement = (
-        select(ParoleReview)
-        .where(col(ParoleReview.offender_no) == sa.any_(_text_array("offender_nos", keys)))
-        .order_by(col(ParoleReview.id))
-    )
-    rows = (await session.exec(statement)).all()
-    return _group(keys, rows, key=lambda row: row.offender_no)
-
-
-@translate_store_errors()
-async def early_allocations_by_offender_nos(
-    session: AsyncSession, nos: Sequence[str]
-) -> dict[str, list[EarlyAllocation]]:
-    """Early allocation assessments per prisoner, oldest first: the latest is last (1 statement)."""
-    keys = _unique(nos)
-    if not keys:
-        return {}
-    statement = (
-        select(EarlyAllocation)
-        .where(col(EarlyAllocation.offender_no) == sa.any_(_text_array("offender_nos", keys)))
-        .order_by(col(EarlyAllocation.created_at), col(EarlyAllocation.id))
-    )
-    rows = (await session.exec(statement)).all()
-    return _group(keys, rows, key=lambda row: row.offender_no)
 
 
 async def caseloads_by_staff_ids(

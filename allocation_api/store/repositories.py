@@ -1,4 +1,4 @@
-"""Everything resolvers call on the owned store, in one import.
+"""Everything resolvers and commands call on the owned store, in one import.
 
 Reads (`reads.py`) are batched for DataLoaders, one SQL statement per
 batch; writes (`writes.py`, `idempotency.py`) run inside the caller's
@@ -16,18 +16,18 @@ from allocation_api.store.idempotency import (
 from allocation_api.store.owned_records import OwnedRecord, owned_records_by_offender_nos
 from allocation_api.store.reads import (
     allocation_status,
-    allocations_by_offender_nos,
-    case_information_by_offender_nos,
     caseloads_by_staff_ids,
-    early_allocations_by_offender_nos,
     events_by_offender_nos,
-    parole_reviews_by_offender_nos,
     pom_details_by_keys,
-    responsibility_overrides_by_offender_nos,
 )
 from allocation_api.store.writes import (
+    allocations_with_a_pom,
     append_event,
     lock_allocation,
+    lock_case_information,
+    lock_cases_of_pom,
+    lock_existing_allocation,
+    lock_pom_detail,
     save_allocation,
     upsert_case_information,
     upsert_pom_detail,
@@ -37,19 +37,19 @@ __all__ = [
     "OwnedRecord",
     "StoreConstraintViolation",
     "allocation_status",
-    "allocations_by_offender_nos",
+    "allocations_with_a_pom",
     "append_event",
-    "case_information_by_offender_nos",
     "caseloads_by_staff_ids",
-    "early_allocations_by_offender_nos",
     "events_by_offender_nos",
     "find_idempotent_response",
     "lock_allocation",
+    "lock_case_information",
+    "lock_cases_of_pom",
+    "lock_existing_allocation",
+    "lock_pom_detail",
     "owned_records_by_offender_nos",
-    "parole_reviews_by_offender_nos",
     "pom_details_by_keys",
     "record_idempotent_response",
-    "responsibility_overrides_by_offender_nos",
     "save_allocation",
     "translate_store_errors",
     "upsert_case_information",

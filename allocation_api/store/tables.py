@@ -20,17 +20,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Field, SQLModel
 
+from allocation_api.store import enums
 from allocation_api.store.column_types import EnumText
 from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
     EarlyAllocationOutcome,
-    OverrideReasonValue,
+    OverrideReason,
     OverrideResponsibilityReason,
     PomStatus,
-    PomTypeValue,
+    PomType,
     ProbationService,
-    ResponsibilityValue,
     Tier,
 )
 
@@ -80,7 +80,7 @@ def _override_reasons() -> Any:
     return Field(
         default_factory=list,
         sa_column=sa.Column(
-            pg.ARRAY(EnumText(OverrideReasonValue)),
+            pg.ARRAY(EnumText(OverrideReason)),
             nullable=False,
             server_default=sa.text("'{}'"),
         ),
@@ -124,8 +124,8 @@ class Allocation(SQLModel, table=True):
     secondary_pom_staff_id: int | None = _int()
     secondary_pom_name: str | None = _text()
     allocated_at_tier: Tier | None = _enum(Tier, 1)
-    recommended_pom_type: PomTypeValue | None = _enum(PomTypeValue)
-    override_reasons: list[OverrideReasonValue] = _override_reasons()
+    recommended_pom_type: PomType | None = _enum(PomType)
+    override_reasons: list[OverrideReason] = _override_reasons()
     override_detail: str | None = _text(175)
     suitability_detail: str | None = _text(175)
     message: str | None = _text()
@@ -164,8 +164,8 @@ class AllocationEvent(SQLModel, table=True):
     previous_primary_pom_staff_id: int | None = _int()
     previous_secondary_pom_staff_id: int | None = _int()
     allocated_at_tier: Tier | None = _enum(Tier, 1)
-    recommended_pom_type: PomTypeValue | None = _enum(PomTypeValue)
-    override_reasons: list[OverrideReasonValue] = _override_reasons()
+    recommended_pom_type: PomType | None = _enum(PomType)
+    override_reasons: list[OverrideReason] = _override_reasons()
     override_detail: str | None = _text(175)
     suitability_detail: str | None = _text(175)
     message: str | None = _text()
@@ -234,7 +234,9 @@ class ResponsibilityOverride(SQLModel, table=True):
     __tablename__ = "responsibility_override"
 
     offender_no: str = _offender_no(primary_key=True)
-    responsibility: ResponsibilityValue = _enum(ResponsibilityValue, nullable=False)
+    responsibility: enums.ResponsibilityOverride = _enum(
+        enums.ResponsibilityOverride, nullable=False
+    )
     reason: OverrideResponsibilityReason = _enum(OverrideResponsibilityReason, nullable=False)
     reason_text: str | None = _text(500)
     created_by_username: str | None = _text()

@@ -4,11 +4,14 @@ Building a SQLModel table object costs ~190 us (pydantic validation plus
 SQLAlchemy instrumentation of every attribute): a third of a 50-prisoner
 page's CPU. Rows the read path only looks at are built as these slotted
 dataclasses instead, from the row's columns in field order
-(`from_row`, with `columns()` as the SELECT list; asyncpg decodes the types
-in C) or from the JSON Postgres makes of the row (`from_json`, `to_jsonb`,
-for kinds read as documents); the database's constraints already guarantee
-the values. Field names and types mirror `tables.py`; a test fails if the two
-drift apart. Writes always go through the table models (`writes.py`).
+(`from_row`; asyncpg decodes the types in C) or from the JSON Postgres makes
+of the row (`from_json`, `to_jsonb`, for kinds read as documents); the
+database's constraints already guarantee the values. The table models
+(`tables.py`) define the rows: each view is bound to its table (`view_of`),
+which checks when this module loads that the view's fields are the table's
+columns in order, and `columns()` builds a SELECT list from the table. Field
+types are declared again here for the type checker; a test holds them equal
+to the table's. Writes always go through the table models (`writes.py`).
 
 Read-only by convention, not `frozen`: a frozen dataclass sets each field
 through `object.__setattr__`, and an 18-field view then costs 7 us to build
@@ -21,27 +24,63 @@ costs about 1 us, the lookup 0.08 us).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Any, TypeVar
 
 import orjson
+from sqlmodel import SQLModel
 
+from allocation_api.store import tables
 from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
     EarlyAllocationOutcome,
-    OverrideReasonValue,
+    OverrideReason,
     OverrideResponsibilityReason,
     PomStatus,
-    PomTypeValue,
+    PomType,
     ProbationService,
-    ResponsibilityValue,
+    ResponsibilityOverride,
     Tier,
 )
 
 E = TypeVar("E", bound=Enum)
+V = TypeVar("V", bound=type)
+
+_TABLES: dict[type, type[SQLModel]] = {}
+
+
+def table_columns(table: type[SQLModel]) -> list[str]:
+    """The table's column names, in the order the table model declares them."""
+    return [column.name for column in table.__table__.columns]  # type: ignore[attr-defined]
+
+
+def view_of(table: type[SQLModel]) -> Callable[[V], V]:
+    """Bind a view to the table it reads: its fields must be the table's columns, in order."""
+
+    def bind(view: V) -> V:
+        names = [f.name for f in fields(view)]
+        if names != table_columns(table):
+            raise TypeError(
+                f"{view.__name__} must have the columns of {table.__name__} in order: "
+                f"{table_columns(table)}, not {names}"
+            )
+        _TABLES[view] = table
+        return view
+
+    return bind
+
+
+def columns(view: type, alias: str) -> str:
+    """The SELECT list of a view's table, in column order (what `from_row` takes)."""
+    return ", ".join(f"{alias}.{name}" for name in table_columns(_TABLES[view]))
+
+
+def column_count(view: type) -> int:
+    """How many columns `columns(view, ...)` selects."""
+    return len(table_columns(_TABLES[view]))
 
 
 def _members(enum: type[E]) -> dict[Any, E]:
@@ -50,8 +89,8 @@ def _members(enum: type[E]) -> dict[Any, E]:
 
 
 _TIER = _members(Tier)
-_POM_TYPE = _members(PomTypeValue)
-_REASON = _members(OverrideReasonValue)
+_POM_TYPE = _members(PomType)
+_REASON = _members(OverrideReason)
 _SERVICE = _members(ProbationService)
 _POM_STATUS = _members(PomStatus)
 _EVENT = _members(AllocationEventType)
@@ -65,7 +104,7 @@ def json_document(value: Any) -> Any:
 
 def _choice(
     tier: str | None, pom_type: str | None, reasons: list[str] | None
-) -> tuple[Tier | None, PomTypeValue | None, list[OverrideReasonValue]]:
+) -> tuple[Tier | None, PomType | None, list[OverrideReason]]:
     """The tier, recommended POM type and override reasons an allocation (or one of
     its history events) recorded: the same three columns in both tables."""
     return (
@@ -79,6 +118,7 @@ def _day(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
 
 
+@view_of(tables.Allocation)
 @dataclass(slots=True)
 class AllocationView:
     offender_no: str
@@ -89,8 +129,8 @@ class AllocationView:
     secondary_pom_staff_id: int | None
     secondary_pom_name: str | None
     allocated_at_tier: Tier | None
-    recommended_pom_type: PomTypeValue | None
-    override_reasons: list[OverrideReasonValue]
+    recommended_pom_type: PomType | None
+    override_reasons: list[OverrideReason]
     override_detail: str | None
     suitability_detail: str | None
     message: str | None
@@ -117,6 +157,7 @@ class AllocationView:
         )
 
 
+@view_of(tables.CaseInformation)
 @dataclass(slots=True)
 class CaseInformationView:
     offender_no: str
@@ -146,6 +187,7 @@ class CaseInformationView:
         )
 
 
+@view_of(tables.PomDetail)
 @dataclass(slots=True)
 class PomDetailView:
     staff_id: int
@@ -164,10 +206,11 @@ class PomDetailView:
         return cls(staff_id, prison, float(pattern), _POM_STATUS[status], *row[4:])
 
 
+@view_of(tables.ResponsibilityOverride)
 @dataclass(slots=True)
 class ResponsibilityOverrideView:
     offender_no: str
-    responsibility: ResponsibilityValue
+    responsibility: ResponsibilityOverride
     reason: OverrideResponsibilityReason
     reason_text: str | None
     created_by_username: str | None
@@ -177,7 +220,7 @@ class ResponsibilityOverrideView:
     def from_json(cls, row: dict[str, Any]) -> ResponsibilityOverrideView:
         return cls(
             offender_no=row["offender_no"],
-            responsibility=ResponsibilityValue(row["responsibility"]),
+            responsibility=ResponsibilityOverride(row["responsibility"]),
             reason=OverrideResponsibilityReason(row["reason"]),
             reason_text=row["reason_text"],
             created_by_username=row["created_by_username"],
@@ -185,6 +228,7 @@ class ResponsibilityOverrideView:
         )
 
 
+@view_of(tables.ParoleReview)
 @dataclass(slots=True)
 class ParoleReviewView:
     id: int
@@ -212,6 +256,7 @@ class ParoleReviewView:
         )
 
 
+@view_of(tables.EarlyAllocation)
 @dataclass(slots=True)
 class EarlyAllocationView:
     id: int
@@ -243,6 +288,7 @@ class EarlyAllocationView:
         )
 
 
+@view_of(tables.AllocationEvent)
 @dataclass(slots=True)
 class AllocationEventView:
     id: int
@@ -257,8 +303,8 @@ class AllocationEventView:
     previous_primary_pom_staff_id: int | None
     previous_secondary_pom_staff_id: int | None
     allocated_at_tier: Tier | None
-    recommended_pom_type: PomTypeValue | None
-    override_reasons: list[OverrideReasonValue]
+    recommended_pom_type: PomType | None
+    override_reasons: list[OverrideReason]
     override_detail: str | None
     suitability_detail: str | None
     message: str | None
@@ -289,8 +335,3 @@ class AllocationEventView:
             *_choice(tier, pom_type, reasons),
             *row[14:],
         )
-
-
-def columns(view: type, alias: str) -> str:
-    """The SELECT list of a view's table, in the view's field order (for `from_row`)."""
-    return ", ".join(f"{alias}.{f.name}" for f in fields(view))

@@ -18,7 +18,7 @@ returned are the session's own, refreshed from the database.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -31,8 +31,13 @@ from allocation_api.store.failures import translate_store_errors
 from allocation_api.store.tables import Allocation, AllocationEvent, CaseInformation, PomDetail
 
 __all__ = [
+    "allocations_with_a_pom",
     "append_event",
     "lock_allocation",
+    "lock_case_information",
+    "lock_cases_of_pom",
+    "lock_existing_allocation",
+    "lock_pom_detail",
     "save_allocation",
     "upsert_case_information",
     "upsert_pom_detail",
@@ -79,6 +84,59 @@ async def _select_for_update(session: AsyncSession, offender_no: str) -> Allocat
         .execution_options(populate_existing=True)
     )
     return (await session.exec(statement)).one_or_none()
+
+
+async def lock_existing_allocation(session: AsyncSession, offender_no: str) -> Allocation | None:
+    """The prisoner's allocation row locked FOR UPDATE, if there is one (1 statement)."""
+    statement = select(Allocation).where(col(Allocation.offender_no) == offender_no)
+    return (await session.exec(statement.with_for_update())).first()
+
+
+async def lock_case_information(session: AsyncSession, offender_no: str) -> CaseInformation | None:
+    """The prisoner's case information locked FOR UPDATE, if recorded (1 statement)."""
+    statement = select(CaseInformation).where(col(CaseInformation.offender_no) == offender_no)
+    return (await session.exec(statement.with_for_update())).first()
+
+
+async def lock_pom_detail(
+    session: AsyncSession, staff_id: int, prison_code: str
+) -> PomDetail | None:
+    """A POM's recorded details at a prison locked FOR UPDATE, if recorded (1 statement)."""
+    statement = select(PomDetail).where(
+        col(PomDetail.staff_id) == staff_id, col(PomDetail.prison_code) == prison_code
+    )
+    return (await session.exec(statement.with_for_update())).first()
+
+
+async def lock_cases_of_pom(
+    session: AsyncSession, staff_id: int, prison_code: str
+) -> Sequence[Allocation]:
+    """Allocations at the prison with this POM (primary or co-working), locked FOR
+    UPDATE, by prisoner number (1 statement)."""
+    statement = (
+        select(Allocation)
+        .where(
+            col(Allocation.prison_code) == prison_code,
+            (col(Allocation.primary_pom_staff_id) == staff_id)
+            | (col(Allocation.secondary_pom_staff_id) == staff_id),
+        )
+        .order_by(col(Allocation.offender_no))
+        .with_for_update()
+    )
+    return (await session.exec(statement)).all()
+
+
+async def allocations_with_a_pom(session: AsyncSession) -> Sequence[Allocation]:
+    """Every allocation that has a primary or co-working POM, by prisoner number (1 statement)."""
+    statement = (
+        select(Allocation)
+        .where(
+            col(Allocation.primary_pom_staff_id).is_not(None)
+            | col(Allocation.secondary_pom_staff_id).is_not(None)
+        )
+        .order_by(col(Allocation.offender_no))
+    )
+    return (await session.exec(statement)).all()
 
 
 @translate_store_errors()

@@ -43,8 +43,8 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from allocation_api import calls
 from allocation_api.auth.errors import JwksUnavailable
 from allocation_api.auth.verify import bearer_token
-from allocation_api.context import Services, new_context
 from allocation_api.errors import AllocationApiError, Unauthenticated
+from allocation_api.resolvers.context import Services, new_context
 from allocation_api.schema.cost import answer_size
 from allocation_api.settings import Settings
 from allocation_api.upstream.retry import DEADLINE_EXCEEDED, request_deadline, retry_budget

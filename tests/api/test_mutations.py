@@ -268,14 +268,14 @@ async def test_failure_inside_the_transaction_leaves_nothing(
     api: RunningApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Fault injection in the store: the event insert fails after the row was written."""
-    from allocation_api.resolvers import mutations
+    from allocation_api.store import repositories
 
     no, pom = await ready_prisoner_and_pom(api)
 
     async def broken_append(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("disk full (injected)")
 
-    monkeypatch.setattr(mutations.repo, "append_event", broken_append)
+    monkeypatch.setattr(repositories, "append_event", broken_append)
     body = await api.gql(
         """mutation($input: AllocatePrimaryPomInput!) { allocatePrimaryPom(input: $input) { __typename } }""",
         {"input": {"offenderNo": no, "staffId": pom["staffId"]}},

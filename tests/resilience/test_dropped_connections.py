@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.errors import StoreUnavailable
 from allocation_api.store.engine import create_engine, session_factory
-from allocation_api.store.reads import allocations_by_offender_nos
+from tests.store.session_reads import allocations_by_offender_nos
 
 
 @pytest.fixture

@@ -83,6 +83,7 @@ def test_rules_import_no_io_layer(path: pathlib.Path) -> None:
         "allocation_api.store",
         "allocation_api.schema",
         "allocation_api.resolvers",
+        "allocation_api.commands",
         "aiohttp",
         "sqlmodel",
         "sqlalchemy",

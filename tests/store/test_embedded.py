@@ -16,8 +16,8 @@ from allocation_api.store.embedded import (
 )
 from allocation_api.store.engine import create_engine, session_factory
 from allocation_api.store.migrate import run_migrations
-from allocation_api.store.reads import allocations_by_offender_nos
 from allocation_api.store.writes import lock_allocation
+from tests.store.session_reads import allocations_by_offender_nos
 
 NEVER_A_LIVE_PID = 2**22 + 12_345  # above Linux's default pid_max
 

@@ -15,8 +15,8 @@ from allocation_api.errors import Conflict, StoreUnavailable
 from allocation_api.store.engine import create_engine, ping, session_factory
 from allocation_api.store.failures import translate_store_errors
 from allocation_api.store.migrate import run_migrations
-from allocation_api.store.reads import allocations_by_offender_nos
 from allocation_api.store.urls import asyncpg_url
+from tests.store.session_reads import allocations_by_offender_nos
 
 UNREACHABLE = [
     "postgresql+asyncpg://postgres@/allocation?host=/nonexistent/socket/dir",

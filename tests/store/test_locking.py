@@ -16,6 +16,7 @@ from allocation_api.store.enums import AllocationEventType, AllocationTrigger
 from allocation_api.store.idempotency import record_idempotent_response
 from allocation_api.store.read_pool import ReadPool
 from allocation_api.store.tables import AllocationEvent, IdempotencyKey
+from tests.store import session_reads
 
 Sessions = async_sessionmaker[AsyncSession]
 BLOCKED_FOR_S = 0.3
@@ -82,7 +83,7 @@ async def test_many_concurrent_changes_each_get_their_own_version(
     await asyncio.wait_for(asyncio.gather(*(change(1000 + i) for i in range(writers))), 20)
 
     async with sessions() as session:
-        final = (await reads.allocations_by_offender_nos(session, [no]))[no]
+        final = (await session_reads.allocations_by_offender_nos(session, [no]))[no]
         history = (await reads.events_by_offender_nos(read_pool, [no]))[no]
     assert final.version == writers
     assert [e.allocation_version for e in history] == list(range(1, writers + 1))

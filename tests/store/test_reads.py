@@ -14,15 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.calls import track_calls
-from allocation_api.store import reads
+from allocation_api.store import enums, reads
 from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
     EarlyAllocationOutcome,
-    OverrideReasonValue,
+    OverrideReason,
     OverrideResponsibilityReason,
     PomStatus,
-    ResponsibilityValue,
     Tier,
 )
 from allocation_api.store.owned_records import owned_records_by_offender_nos
@@ -36,6 +35,7 @@ from allocation_api.store.tables import (
     PomDetail,
     ResponsibilityOverride,
 )
+from tests.store import session_reads
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ async def world(
                     primary_pom_name="POM, ONE",
                     secondary_pom_staff_id=s[2],
                     allocated_at_tier=Tier.A,
-                    override_reasons=[OverrideReasonValue.CONTINUITY],
+                    override_reasons=[OverrideReason.CONTINUITY],
                     version=3,
                 ),
                 Allocation(offender_no=o[2], prison_code="LEI", primary_pom_staff_id=s[2]),
@@ -106,7 +106,7 @@ async def world(
                 PomDetail(staff_id=s[2], prison_code="LEI"),
                 ResponsibilityOverride(
                     offender_no=o[1],
-                    responsibility=ResponsibilityValue.PROBATION,
+                    responsibility=enums.ResponsibilityOverride.PROBATION,
                     reason=OverrideResponsibilityReason.PRISONER_RECALLED,
                 ),
             ]
@@ -148,13 +148,15 @@ async def test_allocations_by_offender_nos(
 ) -> None:
     o, s = world.o, world.s
     async with sessions() as session:
-        found = await reads.allocations_by_offender_nos(session, [o[1], o[2], o[3], o[6], o[1]])
+        found = await session_reads.allocations_by_offender_nos(
+            session, [o[1], o[2], o[3], o[6], o[1]]
+        )
     assert set(found) == {o[1], o[2]}
     first = found[o[1]]
     assert (first.primary_pom_staff_id, first.secondary_pom_staff_id) == (s[1], s[2])
     assert first.allocated_at_tier is Tier.A  # enum members come back, not plain strings
-    assert first.override_reasons == [OverrideReasonValue.CONTINUITY]
-    assert isinstance(first.override_reasons[0], OverrideReasonValue)
+    assert first.override_reasons == [OverrideReason.CONTINUITY]
+    assert isinstance(first.override_reasons[0], OverrideReason)
     assert first.version == 3
     assert first.updated_at.tzinfo is not None
 
@@ -165,7 +167,7 @@ async def test_case_information_by_offender_nos(
 ) -> None:
     o = world.o
     async with sessions() as session:
-        found = await reads.case_information_by_offender_nos(session, list(o.values()))
+        found = await session_reads.case_information_by_offender_nos(session, list(o.values()))
     assert set(found) == {o[1], o[2], o[3], o[5]}
     assert found[o[1]].tier is Tier.A
     assert found[o[1]].mappa_level == 2
@@ -224,9 +226,9 @@ async def test_responsibility_overrides_by_offender_nos(
 ) -> None:
     o = world.o
     async with sessions() as session:
-        found = await reads.responsibility_overrides_by_offender_nos(session, [o[1], o[2]])
+        found = await session_reads.responsibility_overrides_by_offender_nos(session, [o[1], o[2]])
     assert list(found) == [o[1]]
-    assert found[o[1]].responsibility is ResponsibilityValue.PROBATION
+    assert found[o[1]].responsibility is enums.ResponsibilityOverride.PROBATION
     assert found[o[1]].reason is OverrideResponsibilityReason.PRISONER_RECALLED
 
 
@@ -236,7 +238,7 @@ async def test_parole_reviews_by_offender_nos_in_recorded_order(
 ) -> None:
     o = world.o
     async with sessions() as session:
-        found = await reads.parole_reviews_by_offender_nos(session, [o[1], o[2], o[6]])
+        found = await session_reads.parole_reviews_by_offender_nos(session, [o[1], o[2], o[6]])
     assert [r.target_hearing_date for r in found[o[1]]] == [date(2025, 1, 1), date(2027, 1, 1)]
     assert [r.completed for r in found[o[1]]] == [False, True]
     assert len(found[o[2]]) == 1
@@ -249,7 +251,7 @@ async def test_early_allocations_by_offender_nos_latest_last(
 ) -> None:
     o = world.o
     async with sessions() as session:
-        found = await reads.early_allocations_by_offender_nos(session, [o[1], o[2]])
+        found = await session_reads.early_allocations_by_offender_nos(session, [o[1], o[2]])
     assert [a.outcome for a in found[o[1]]] == [
         EarlyAllocationOutcome.INELIGIBLE,
         EarlyAllocationOutcome.ELIGIBLE,
@@ -281,12 +283,18 @@ async def test_allocation_status_at_a_prison_ignores_allocations_elsewhere(
 
 
 BATCH_READS: list[tuple[str, Callable[[AsyncSession, Reader, int], Any]]] = [
-    ("allocations", lambda s, r, n: reads.allocations_by_offender_nos(s, _numbers(n))),
-    ("case_information", lambda s, r, n: reads.case_information_by_offender_nos(s, _numbers(n))),
+    ("allocations", lambda s, r, n: session_reads.allocations_by_offender_nos(s, _numbers(n))),
+    (
+        "case_information",
+        lambda s, r, n: session_reads.case_information_by_offender_nos(s, _numbers(n)),
+    ),
     ("events", lambda s, r, n: reads.events_by_offender_nos(r, _numbers(n))),
-    ("overrides", lambda s, r, n: reads.responsibility_overrides_by_offender_nos(s, _numbers(n))),
-    ("parole", lambda s, r, n: reads.parole_reviews_by_offender_nos(s, _numbers(n))),
-    ("early", lambda s, r, n: reads.early_allocations_by_offender_nos(s, _numbers(n))),
+    (
+        "overrides",
+        lambda s, r, n: session_reads.responsibility_overrides_by_offender_nos(s, _numbers(n)),
+    ),
+    ("parole", lambda s, r, n: session_reads.parole_reviews_by_offender_nos(s, _numbers(n))),
+    ("early", lambda s, r, n: session_reads.early_allocations_by_offender_nos(s, _numbers(n))),
     ("status", lambda s, r, n: reads.allocation_status(r, _numbers(n), prison_code="LEI")),
     ("poms", lambda s, r, n: reads.pom_details_by_keys(r, [(i, "LEI") for i in range(n)])),
     ("caseloads", lambda s, r, n: reads.caseloads_by_staff_ids(r, "LEI", list(range(n)))),
@@ -358,7 +366,7 @@ async def test_owned_records_bring_every_kind_of_owned_data_in_one_statement(
     assert first.allocation is not None
     assert first.allocation.primary_pom_staff_id == s[1]
     assert first.allocation.allocated_at_tier is Tier.A
-    assert first.allocation.override_reasons == [OverrideReasonValue.CONTINUITY]
+    assert first.allocation.override_reasons == [OverrideReason.CONTINUITY]
     assert first.allocation.updated_at.tzinfo is not None
     assert first.case_information is not None
     assert first.case_information.tier is Tier.A
@@ -395,8 +403,8 @@ async def test_owned_records_agree_with_the_single_kind_reads(
     nos = list(world.o.values())
     combined = await owned_records_by_offender_nos(read_pool, nos)
     async with sessions() as session:
-        allocations = await reads.allocations_by_offender_nos(session, nos)
-        case_information = await reads.case_information_by_offender_nos(session, nos)
+        allocations = await session_reads.allocations_by_offender_nos(session, nos)
+        case_information = await session_reads.case_information_by_offender_nos(session, nos)
 
     def same(view: object, row: object) -> bool:
         if view is None or row is None:

@@ -32,3 +32,19 @@ def test_view_fields_match_table(table: type[SQLModel], view: type) -> None:
         if name in view_fields and name in table_fields:
             table_fields[name] = view_fields[name]
     assert view_fields == table_fields
+
+
+def test_a_view_must_have_its_tables_columns_in_order() -> None:
+    with pytest.raises(TypeError, match="must have the columns of PomDetail"):
+
+        @views.view_of(tables.PomDetail)
+        @dataclasses.dataclass
+        class Swapped:
+            prison_code: str
+            staff_id: int
+
+
+@pytest.mark.parametrize(("table", "view"), PAIRS)
+def test_select_lists_come_from_the_table(table: type[SQLModel], view: type) -> None:
+    expected = ", ".join(f"t.{column.name}" for column in table.__table__.columns)  # type: ignore[attr-defined]
+    assert views.columns(view, "t") == expected

@@ -16,9 +16,9 @@ from allocation_api.store import reads, writes
 from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
-    OverrideReasonValue,
+    OverrideReason,
     PomStatus,
-    PomTypeValue,
+    PomType,
     ProbationService,
     Tier,
 )
@@ -34,6 +34,7 @@ from allocation_api.store.tables import (
     IdempotencyKey,
     PomDetail,
 )
+from tests.store import session_reads
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -81,8 +82,8 @@ async def test_an_allocation_change_is_three_statements_and_leaves_history(
             allocation.primary_pom_staff_id = staff
             allocation.primary_pom_name = "JONES, ANN"
             allocation.allocated_at_tier = Tier.B
-            allocation.recommended_pom_type = PomTypeValue.PROBATION
-            allocation.override_reasons = [OverrideReasonValue.NO_STAFF]
+            allocation.recommended_pom_type = PomType.PROBATION
+            allocation.override_reasons = [OverrideReason.NO_STAFF]
             saved = await writes.save_allocation(session, allocation)
             event = await writes.append_event(
                 session,
@@ -105,12 +106,12 @@ async def test_an_allocation_change_is_three_statements_and_leaves_history(
     assert event.created_at == saved.updated_at  # both the transaction's now()
 
     async with sessions() as session:
-        stored = (await reads.allocations_by_offender_nos(session, [no]))[no]
+        stored = (await session_reads.allocations_by_offender_nos(session, [no]))[no]
         history = (await reads.events_by_offender_nos(read_pool, [no]))[no]
     assert stored.primary_pom_staff_id == staff
     assert stored.allocated_at_tier is Tier.B
-    assert stored.recommended_pom_type is PomTypeValue.PROBATION
-    assert stored.override_reasons == [OverrideReasonValue.NO_STAFF]
+    assert stored.recommended_pom_type is PomType.PROBATION
+    assert stored.override_reasons == [OverrideReason.NO_STAFF]
     assert stored.version == 1
     assert [(e.event, e.allocation_version) for e in history] == [
         (AllocationEventType.ALLOCATE_PRIMARY_POM, 1)
@@ -132,7 +133,7 @@ async def test_saving_from_a_stale_version_is_a_conflict(
         with pytest.raises(Conflict):
             await writes.save_allocation(session, stale)
         await session.rollback()
-        row = (await reads.allocations_by_offender_nos(session, [no]))[no]
+        row = (await session_reads.allocations_by_offender_nos(session, [no]))[no]
     assert (row.version, row.primary_pom_staff_id) == (1, None)
 
 
@@ -166,7 +167,7 @@ async def test_locking_replaces_a_stale_copy_already_in_the_session(
         await writes.lock_allocation(session, no, "LEI")
 
     async with sessions() as reader:
-        early = (await reads.allocations_by_offender_nos(reader, [no]))[no]
+        early = (await session_reads.allocations_by_offender_nos(reader, [no]))[no]
         await reader.commit()
         async with sessions() as writer, writer.begin():
             row = await writes.lock_allocation(writer, no, "LEI")

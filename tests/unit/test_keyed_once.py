@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from allocation_api.resolvers.keyed_once import KeyedOnce
+from allocation_api.keyed_once import KeyedOnce
 
 
 class Lookup:

@@ -14,7 +14,6 @@ from allocation_api.rules.responsibility import ResponsibilityOverride
 from allocation_api.store.enums import (
     OverrideResponsibilityReason,
     ProbationService,
-    ResponsibilityValue,
     Tier,
 )
 from allocation_api.store.owned_records import OwnedRecord
@@ -38,7 +37,7 @@ def case_information(mappa: int | None, service: ProbationService) -> CaseInform
 
 OVERRIDE = ResponsibilityOverrideView(
     "A1234BC",
-    ResponsibilityValue.PROBATION,
+    ResponsibilityOverride.PROBATION,
     OverrideResponsibilityReason.OTHER,
     "reason",
     "SPO",

@@ -1,9 +1,13 @@
-"""The typed per-request context handed to every resolver.
+"""The typed per-request context: the request's read side.
 
 `Services` holds what lives as long as the app (engine, session factory,
 upstream clients, shared caches); `RequestContext` adds who is asking, fresh
 DataLoaders and the request's notion of "today" (one date per request, in
-Europe/London, so every rule in one response agrees).
+Europe/London, so every rule in one response agrees). It lives with the
+resolvers because it is made of their loaders and caches and every read use
+case takes it; commands take it as `reads`, so a command and the fields of
+its result share one read of each fact. Nothing here knows GraphQL (the
+schema's `Info` wraps it).
 """
 
 from __future__ import annotations
@@ -11,15 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-import strawberry
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.auth.identity import Identity
-from allocation_api.resolvers.keyed_once import KeyedOnce
+from allocation_api.keyed_once import KeyedOnce
 from allocation_api.resolvers.loaders import Loaders
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.rules.handover import Handover
@@ -153,6 +156,3 @@ def new_context(services: Services, identity: Identity, request_id: str) -> Requ
     return RequestContext(
         services=services, identity=identity, loaders=loaders, request_id=request_id
     )
-
-
-Info: TypeAlias = strawberry.Info[RequestContext, None]

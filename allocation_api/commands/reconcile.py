@@ -24,23 +24,20 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from allocation_api.resolvers.deallocation import deallocate_locked
+from allocation_api.commands.actor import SYSTEM_USER
+from allocation_api.commands.deallocate import deallocate_locked
+from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.rules.eligibility import IN_SCOPE_LEGAL_STATUSES
+from allocation_api.store import repositories as repo
 from allocation_api.store.enums import AllocationEventType as Ev
 from allocation_api.store.enums import AllocationTrigger as Trigger
-from allocation_api.store.failures import translate_store_errors
 from allocation_api.store.tables import Allocation
 from allocation_api.upstream import Upstreams
 from allocation_api.upstream.models import Prisoner
 
 log = logging.getLogger(__name__)
 
-SYSTEM_USER = "ALLOCATION_API"
-"""Recorded as `createdBy` of automatic changes."""
+__all__ = ["SYSTEM_USER", "Change", "ReconcileReport", "change_for", "reconcile"]
 
 RELEASED = "OUT"
 """prisonId prisoner search gives a released prisoner."""
@@ -88,18 +85,10 @@ def change_for(row: Allocation, prisoner: Prisoner | None) -> Change | None:
     return None
 
 
-async def _apply(
-    sessions: async_sessionmaker[AsyncSession], offender_no: str, prisoner: Prisoner | None
-) -> Change | None:
+async def _apply(uow: UnitOfWork, offender_no: str, prisoner: Prisoner | None) -> Change | None:
     """Re-check under the row lock (a user may have changed it meanwhile), then write."""
-    async with translate_store_errors(), sessions() as session, session.begin():
-        locked = (
-            await session.exec(
-                select(Allocation)
-                .where(col(Allocation.offender_no) == offender_no)
-                .with_for_update()
-            )
-        ).first()
+    async with uow.transaction() as session:
+        locked = await repo.lock_existing_allocation(session, offender_no)
         if locked is None:
             return None
         change = change_for(locked, prisoner)
@@ -115,25 +104,15 @@ async def _apply(
             username=SYSTEM_USER,
             name=None,
         )
-        return change
+    uow.allocations_changed.add(offender_no)
+    return change
 
 
-async def reconcile(
-    sessions: async_sessionmaker[AsyncSession], upstreams: Upstreams, *, batch: int = 1000
-) -> ReconcileReport:
+async def reconcile(uow: UnitOfWork, upstreams: Upstreams, *, batch: int = 1000) -> ReconcileReport:
     """Apply release / transfer / legal-status rules to every allocation with a POM."""
     report = ReconcileReport()
-    async with translate_store_errors(), sessions() as session:
-        rows = (
-            await session.exec(
-                select(Allocation)
-                .where(
-                    col(Allocation.primary_pom_staff_id).is_not(None)
-                    | col(Allocation.secondary_pom_staff_id).is_not(None)
-                )
-                .order_by(col(Allocation.offender_no))
-            )
-        ).all()
+    async with uow.reading() as session:
+        rows = await repo.allocations_with_a_pom(session)
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
         found = await upstreams.prisoner_search.prisoners_by_numbers(
@@ -151,7 +130,7 @@ async def reconcile(
                 continue
             if change_for(row, prisoner) is None:
                 continue
-            applied = await _apply(sessions, row.offender_no, prisoner)
+            applied = await _apply(uow, row.offender_no, prisoner)
             if applied is not None:
                 report.changes[f"{applied.event.value}/{applied.trigger.value}"] += 1
                 log.info("reconcile %s: %s (%s)", row.offender_no, applied.event, applied.trigger)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from allocation_api.resolvers.lifecycle import SYSTEM_USER, reconcile
+from allocation_api.commands.reconcile import SYSTEM_USER, reconcile
+from allocation_api.commands.unit_of_work import UnitOfWork
 from tests.api.helpers import ALLOCATE_SECONDARY, active_poms, allocate, ready_prisoner_and_pom
 from tests.conftest import RunningApi
 
@@ -33,7 +34,7 @@ async def test_release_transfer_and_legal_status(api: RunningApi) -> None:
     data.update_prisoner(remanded, legalStatus="REMAND")
 
     services = api.app.state.services
-    report = await reconcile(services.sessions, services.upstreams)
+    report = await reconcile(UnitOfWork(services.sessions), services.upstreams)
     assert report.changes["DEALLOCATE_RELEASED_OFFENDER/OFFENDER_RELEASED"] == 1
     assert report.changes["DEALLOCATE_PRIMARY_POM/OFFENDER_TRANSFERRED"] >= 1
     assert report.changes["DEALLOCATE_PRIMARY_POM/LEGAL_STATUS_CHANGED"] >= 1
@@ -63,5 +64,5 @@ async def test_release_transfer_and_legal_status(api: RunningApi) -> None:
     assert out_of_scope["history"][-1]["trigger"] == "LEGAL_STATUS_CHANGED"
     assert (await allocation(untouched))["primaryPomStaffId"] == primary
 
-    again = await reconcile(services.sessions, services.upstreams)
+    again = await reconcile(UnitOfWork(services.sessions), services.upstreams)
     assert not {k: v for k, v in again.changes.items() if k != "NOT_IN_NOMIS"}
