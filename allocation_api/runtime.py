@@ -11,7 +11,7 @@ the cached prison rolls.
 So a serving process, once started, freezes what start-up made (those
 objects move to a permanent generation no collection traverses again) and
 raises the gen0 threshold. Requests also leave no reference cycles behind
-(`tests/api/test_reference_cycles.py`), so their objects never count
+(`tests/e2e/api/test_reference_cycles.py`), so their objects never count
 towards a collection: under a steady prison-page load the collector then
 did not run at all, where it had run every second or so (40 ms each, the
 slowest responses). Reference counting still frees almost everything

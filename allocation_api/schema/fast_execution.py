@@ -41,7 +41,7 @@ What changes, decided once per schema by `install_fast_paths`:
 
 Everything else (root fields, permission-checked fields, fields with
 arguments, mutations, introspection) runs through strawberry unchanged.
-`tests/api/test_fast_execution.py` runs the same documents with and without
+`tests/e2e/api/test_fast_execution.py` runs the same documents with and without
 these paths and requires identical responses, errors included.
 
 ## Validation cached by document identity
@@ -57,7 +57,7 @@ or relies on, as the execution context class strawberry uses resolves it
 `PINNED` holds a fingerprint of each: sha256 of its source parsed with `ast`,
 docstrings dropped and unparsed again, so formatting, comments and
 docstrings do not count and code does. `drift()` compares them; the test
-`tests/unit/test_fast_execution_pins.py` fails on any difference. After an
+`tests/schema/test_fast_execution_pins.py` fails on any difference. After an
 upgrade changes one, review the change against the code here, then re-pin
 with `python -m allocation_api.schema.fast_execution` (it prints the new
 `PINNED`).

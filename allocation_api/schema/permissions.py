@@ -1,7 +1,7 @@
 """Access control: one decision per field, made in one place.
 
 Every field reachable from Query or Mutation carries a decision, and
-`tests/api/test_schema.py` fails the build if one does not:
+`tests/e2e/api/test_schema.py` fails the build if one does not:
 - a permission class below, where access depends on who asks and what is
   asked for (root fields, and fields that leave the parent's scope such as a
   POM's caseload reached through a co-worker);
@@ -16,7 +16,7 @@ THAT prisoner's current prison, whatever object it hangs from, either with a
 `PRISONER_DATA` metadata on a resolver that asks `prisoner_visible` /
 `visible_prisoners` before it yields anything. A field hanging from an object
 that is already a checked prisoner's (a Prisoner's sentence, case
-information) inherits. `tests/api/test_schema.py` walks every path from Query
+information) inherits. `tests/e2e/api/test_schema.py` walks every path from Query
 and Mutation and fails when one reaches prisoner data without such a check.
 
 A refusal is the same whether the prisoner exists elsewhere or not at all:

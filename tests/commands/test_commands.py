@@ -13,9 +13,9 @@ from allocation_api.commands.deallocate import Deallocate, deallocate
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.errors import Conflict, NotAllowed
 from allocation_api.resolvers.context import RequestContext, new_context
-from tests.api.helpers import ready_prisoner_and_pom
-from tests.api.test_mutations import db_counts
 from tests.conftest import RunningApi
+from tests.e2e.api.helpers import ready_prisoner_and_pom
+from tests.e2e.api.test_mutations import db_counts
 
 SPO = Identity(
     subject="command-test",

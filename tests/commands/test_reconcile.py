@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from allocation_api.commands.reconcile import SYSTEM_USER, reconcile
 from allocation_api.commands.unit_of_work import UnitOfWork
-from tests.api.helpers import ALLOCATE_SECONDARY, active_poms, allocate, ready_prisoner_and_pom
 from tests.conftest import RunningApi
+from tests.e2e.api.helpers import ALLOCATE_SECONDARY, active_poms, allocate, ready_prisoner_and_pom
 
 HISTORY = """query($no: String!) { prisoner(offenderNo: $no) { allocation {
   primaryPomStaffId secondaryPomStaffId version

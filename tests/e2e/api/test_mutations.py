@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from allocation_api.store.urls import asyncpg_url
-from tests.api.helpers import (
+from tests.conftest import RunningApi
+from tests.e2e.api.helpers import (
     ALLOCATE_SECONDARY,
     DEALLOCATE_PRIMARY,
     DEALLOCATE_SECONDARY,
@@ -20,7 +21,6 @@ from tests.api.helpers import (
     recommended,
     set_tier,
 )
-from tests.conftest import RunningApi
 
 
 async def db_counts(database_url: str, offender_no: str) -> tuple[int, int]:

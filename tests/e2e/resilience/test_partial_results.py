@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from allocation_api.sandbox import Fault, Sandbox
-from tests.api.helpers import allocate, ready_prisoner_and_pom
 from tests.conftest import RunningApi
-from tests.resilience.support import (
+from tests.e2e.api.helpers import allocate, ready_prisoner_and_pom
+from tests.e2e.resilience.support import (
     ALLOCATE,
     DEALLOCATE,
     assert_clean_body,

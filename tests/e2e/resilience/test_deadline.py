@@ -28,10 +28,10 @@ from allocation_api.upstream.retry import (
     retry_budget,
     time_left,
 )
-from tests.api.helpers import allocate, ready_prisoner_and_pom
 from tests.conftest import RunningApi, running_api, settings_for
-from tests.resilience.conftest import FAST_FAILING
-from tests.resilience.support import DEALLOCATE, assert_clean_body, store_audit, table_counts
+from tests.e2e.api.helpers import allocate, ready_prisoner_and_pom
+from tests.e2e.resilience.conftest import FAST_FAILING
+from tests.e2e.resilience.support import DEALLOCATE, assert_clean_body, store_audit, table_counts
 
 DEADLINE_S = 1.5
 

@@ -31,8 +31,8 @@ from graphql import (
 
 from allocation_api.errors import ValidationFailed
 from allocation_api.paging import decode_cursor, encode_cursor
-from tests.api.helpers import active_poms, fresh_prisoner
 from tests.conftest import RunningApi
+from tests.e2e.api.helpers import active_poms, fresh_prisoner
 
 LONG = "9" * 40_000
 OVER_LONG_VALUES = {

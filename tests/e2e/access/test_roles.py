@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from allocation_api.sandbox import Sandbox
-from tests.access.helpers import assert_forbidden_at, error_at
-from tests.api.helpers import (
+from tests.conftest import RunningApi
+from tests.e2e.access.helpers import assert_forbidden_at, error_at
+from tests.e2e.api.helpers import (
     ALLOCATE,
     ALLOCATE_SECONDARY,
     DEALLOCATE_PRIMARY,
@@ -27,7 +28,6 @@ from tests.api.helpers import (
     recommended,
     set_tier,
 )
-from tests.conftest import RunningApi
 
 PRISON = "LEI"
 

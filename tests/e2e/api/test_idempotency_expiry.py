@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from allocation_api.store.urls import asyncpg_url
-from tests.api.helpers import allocate, ready_prisoner_and_pom
 from tests.conftest import RunningApi
+from tests.e2e.api.helpers import allocate, ready_prisoner_and_pom
 
 
 async def _age_key(database_url: str, key: str, days: float) -> int:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from allocation_api.sandbox import Sandbox
-from tests.access.helpers import assert_refused_before_execution, data_requests
 from tests.conftest import RunningApi
+from tests.e2e.access.helpers import assert_refused_before_execution, data_requests
 
 
 def _depth_bomb(levels: int) -> str:

@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.api.helpers import active_poms, allocate, ready_prisoner_and_pom
 from tests.conftest import RunningApi
+from tests.e2e.api.helpers import active_poms, allocate, ready_prisoner_and_pom
 
 SERVICE_MODULES = ("allocation_api", "graphql", "strawberry", "tenacity", "starlette")
 

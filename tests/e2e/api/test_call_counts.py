@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from allocation_api.paging import encode_cursor
 from allocation_api.store.urls import asyncpg_url
-from tests.api.test_queries import expected_roster
 from tests.conftest import RunningApi
+from tests.e2e.api.test_queries import expected_roster
 
 START = 100  # page positions 100.. of the roster are left alone by other tests
 

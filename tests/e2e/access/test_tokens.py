@@ -16,7 +16,8 @@ import pytest
 
 from allocation_api.sandbox import Sandbox
 from allocation_api.sandbox.keys import SANDBOX_KID, mint_token, sandbox_private_key
-from tests.access.forge import (
+from tests.conftest import RunningApi
+from tests.e2e.access.forge import (
     b64url,
     hs256_with_public_key,
     own_key,
@@ -26,8 +27,7 @@ from tests.access.forge import (
     user_claims,
     with_payload,
 )
-from tests.access.helpers import data_requests
-from tests.conftest import RunningApi
+from tests.e2e.access.helpers import data_requests
 
 QUERY = {"query": '{ prison(code: "LEI") { name prisoners(first: 1) { totalCount } } }'}
 USER = "ACCESS_TOKEN_SPO"

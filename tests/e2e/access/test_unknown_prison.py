@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from allocation_api.sandbox import Fault, Sandbox
-from tests.access.helpers import assert_forbidden_at
-from tests.api.helpers import allocate, fresh_prisoner, ready_prisoner_and_pom, set_tier
 from tests.conftest import RunningApi, running_api, settings_for
+from tests.e2e.access.helpers import assert_forbidden_at
+from tests.e2e.api.helpers import allocate, fresh_prisoner, ready_prisoner_and_pom, set_tier
 
 READ = """query($no: String!) { prisoner(offenderNo: $no) {
   offenderNo firstName dateOfBirth caseInformation { tier crn comName }

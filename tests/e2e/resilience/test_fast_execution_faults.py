@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from allocation_api.sandbox import Fault, Sandbox
-from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
-from tests.api.random_documents import random_document
-from tests.api.test_fast_execution import same_answer
 from tests.conftest import RunningApi, running_api
-from tests.resilience.conftest import fault_settings
+from tests.e2e.api.helpers import allocate, co_work, ready_prisoner_and_pom
+from tests.e2e.api.random_documents import random_document
+from tests.e2e.api.test_fast_execution import same_answer
+from tests.e2e.resilience.conftest import fault_settings
 
 FIXED = """{ prisoner(offenderNo: "%s") {
   offenderNo firstName lastName dateOfBirth prisonId legalStatus cellLocation category

@@ -35,8 +35,8 @@ from allocation_api.store.embedded import EmbeddedPostgres
 from allocation_api.store.migrate import run_migrations
 from allocation_api.store.testing import directory_for_test_server
 from tests.conftest import RunningApi, running_api, settings_for
-from tests.resilience.conftest import FAST_FAILING
-from tests.resilience.support import (
+from tests.e2e.resilience.conftest import FAST_FAILING
+from tests.e2e.resilience.support import (
     ALLOCATE,
     Candidate,
     assert_clean_body,

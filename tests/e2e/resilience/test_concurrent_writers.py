@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 from tests.conftest import RunningApi
-from tests.resilience.support import (
+from tests.e2e.resilience.support import (
     ALLOCATE,
     Candidate,
     assert_clean_body,

@@ -12,9 +12,9 @@ import time
 from typing import Any
 
 from allocation_api.sandbox import Fault, Sandbox
-from tests.api.helpers import allocate, ready_prisoner_and_pom
 from tests.conftest import RunningApi
-from tests.resilience.support import ALLOCATE, assert_clean_body, table_counts
+from tests.e2e.api.helpers import allocate, ready_prisoner_and_pom
+from tests.e2e.resilience.support import ALLOCATE, assert_clean_body, table_counts
 
 QUERY = """query($no: String!) { prisoner(offenderNo: $no) {
   offenderNo firstName lastName allocation { version primaryPomStaffId } } }"""

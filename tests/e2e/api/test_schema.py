@@ -44,7 +44,7 @@ CHECKED_BY_THE_MUTATION = {
     "Mutation.update_case_information": (
         "the case information the caller has just written, after `_prisoner` refused any "
         "prisoner the caller may not change (can_mutate implies can_read_prisoner: "
-        "tests/access/test_data_authorization.py)"
+        "tests/e2e/access/test_data_authorization.py)"
     ),
 }
 """Mutation fields whose payload holds prisoner data, each checked by its command."""

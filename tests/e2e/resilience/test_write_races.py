@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from allocation_api.sandbox import Fault, Sandbox
 from allocation_api.store.urls import asyncpg_url
-from tests.api.helpers import active_poms, fresh_prisoner, recommended, set_tier
 from tests.conftest import RunningApi
-from tests.resilience.support import (
+from tests.e2e.api.helpers import active_poms, fresh_prisoner, recommended, set_tier
+from tests.e2e.resilience.support import (
     ALLOCATE,
     DEALLOCATE,
     Candidate,

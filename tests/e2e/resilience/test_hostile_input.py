@@ -31,10 +31,10 @@ from hypothesis import strategies as st
 
 from allocation_api.sandbox import Sandbox
 from allocation_api.store.testing import database_for_tests, drop_database_for_tests
-from tests.api.helpers import ready_prisoner_and_pom
 from tests.conftest import RunningApi, running_api, settings_for
-from tests.resilience.conftest import FAST_FAILING
-from tests.resilience.support import ALLOCATE, table_counts
+from tests.e2e.api.helpers import ready_prisoner_and_pom
+from tests.e2e.resilience.conftest import FAST_FAILING
+from tests.e2e.resilience.support import ALLOCATE, table_counts
 
 SDL = Path(__file__).resolve().parents[2] / "allocation_api" / "schema" / "schema.graphql"
 SCHEMA = graphql.build_schema(SDL.read_text())

@@ -29,10 +29,10 @@ from allocation_api.schema.cost import (
     query_cost,
 )
 from allocation_api.settings import Settings
-from tests.access.helpers import assert_refused_before_execution, data_requests
-from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
-from tests.api.random_documents import SCHEMA, random_document
 from tests.conftest import RunningApi, running_api, settings_for
+from tests.e2e.access.helpers import assert_refused_before_execution, data_requests
+from tests.e2e.api.helpers import allocate, co_work, ready_prisoner_and_pom
+from tests.e2e.api.random_documents import SCHEMA, random_document
 
 DEFAULTS = Settings(_env_file=None)  # type: ignore[call-arg]
 BUDGETS = {

@@ -31,9 +31,9 @@ from allocation_api.sandbox import Sandbox
 from allocation_api.sandbox.keys import SANDBOX_KID, load_sandbox_key, sandbox_public_jwk
 from allocation_api.store.testing import database_for_tests, drop_database_for_tests
 from allocation_api.store.urls import asyncpg_url
-from tests.access.forge import OWN_KID, own_key, public_jwk, zero_padded
-from tests.access.signin import OwnSignIn
 from tests.conftest import RunningApi, running_api, settings_for
+from tests.e2e.access.forge import OWN_KID, own_key, public_jwk, zero_padded
+from tests.e2e.access.signin import OwnSignIn
 
 PROD_SPO = "ACCESS_PROD_SPO"
 POM_AT_LEI = 485001

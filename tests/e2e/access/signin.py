@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.access.forge import OWN_KID, own_key, public_jwk, sign_rs256, user_claims
+from tests.e2e.access.forge import OWN_KID, own_key, public_jwk, sign_rs256, user_claims
 
 JWKS_PATH = "/auth/.well-known/jwks.json"
 

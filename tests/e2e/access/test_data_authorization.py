@@ -31,14 +31,14 @@ from allocation_api.auth.identity import (
     Identity,
 )
 from allocation_api.sandbox import Sandbox
-from tests.access.helpers import assert_forbidden_at, error_at
-from tests.api.helpers import (
+from tests.conftest import RunningApi
+from tests.e2e.access.helpers import assert_forbidden_at, error_at
+from tests.e2e.api.helpers import (
     ALLOCATE_SECONDARY,
     active_poms,
     allocate,
     ready_prisoner_and_pom,
 )
-from tests.conftest import RunningApi
 
 PRISON = "LEI"
 NOMIS_FIELDS = "prisonId cellLocation dateOfBirth category"

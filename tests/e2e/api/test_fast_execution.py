@@ -5,7 +5,7 @@ graphql-core) against the same sandbox and database; random documents over
 the schema (aliases, merged fields, fragments, directives, every object type
 reachable from the roots) must give byte-for-byte the same response on both,
 errors included. The fault-injected variant is in
-`tests/resilience/test_fast_execution_faults.py`.
+`tests/e2e/resilience/test_fast_execution_faults.py`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from allocation_api.sandbox import Sandbox
 from allocation_api.schema import fast_execution
 from allocation_api.schema.build import engine_internals
 from allocation_api.schema.fast_execution import INLINE, FastExecutionContext
-from tests.api.helpers import allocate, co_work, ready_prisoner_and_pom
-from tests.api.random_documents import random_document
 from tests.conftest import RunningApi, running_api, settings_for
+from tests.e2e.api.helpers import allocate, co_work, ready_prisoner_and_pom
+from tests.e2e.api.random_documents import random_document
 
 SEEDS = range(40)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from allocation_api.rules.eligibility import in_prison_list, is_omic_eligible
 from allocation_api.upstream.models import Prisoner
-from tests.api.helpers import allocate, ready_prisoner_and_pom
 from tests.conftest import RunningApi
+from tests.e2e.api.helpers import allocate, ready_prisoner_and_pom
 
 PAGE = """query Page($code: String!, $first: Int, $after: String, $filter: PrisonerFilter) {
   prison(code: $code) {

@@ -12,8 +12,8 @@ from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from allocation_api.store.urls import asyncpg_url
-from tests.api.helpers import active_poms, ready_prisoner_and_pom, recommended
 from tests.conftest import RunningApi
+from tests.e2e.api.helpers import active_poms, ready_prisoner_and_pom, recommended
 
 UPSTREAM_CODES = frozenset({"UPSTREAM_UNAVAILABLE", "UPSTREAM_TIMEOUT", "UPSTREAM_REJECTED"})
 
