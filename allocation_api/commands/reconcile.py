@@ -1,6 +1,6 @@
 """Automatic deallocations when NOMIS says a prisoner's situation changed.
 
-DOMAIN.md, "Allocating": release clears both POMs
+docs/DOMAIN.md, "Allocating": release clears both POMs
 (DEALLOCATE_RELEASED_OFFENDER / OFFENDER_RELEASED); a transfer to another
 prison deallocates the primary POM (DEALLOCATE_PRIMARY_POM /
 OFFENDER_TRANSFERRED) unless the case is already allocated at the new prison

@@ -11,8 +11,8 @@ Every read of a GraphQL request is ONE statement in autocommit (a batched
 SQLAlchemy connection around it. Measured on the embedded Postgres, the
 50-prisoner owned-records read cost 0.70-0.80 ms of CPU through an
 autocommit SQLAlchemy session (pre-ping round trip, session and connection
-objects, greenlet hops) and 0.28-0.31 ms from this pool (`/tmp`-style
-microbenchmark, 2000 reads, quoted in issue 3's notes).
+objects, greenlet hops) and 0.28-0.31 ms from this pool (2000 reads in a
+loop).
 
 Why this is safe without SQLAlchemy's machinery:
 - **No pre-ping.** asyncpg marks a connection closed as soon as the server
