@@ -130,7 +130,11 @@ class Settings(BaseSettings):
     git_ref: str = "unknown"
     """Shown by /info (set by the build, e.g. GIT_REF in the Dockerfile)."""
     debug_extensions: bool | None = None
-    """Add extensions.calls to responses; unset = on in dev, off in serve."""
+    """Add extensions.calls and extensions.cost to responses; unset = on in dev, off in serve."""
+    debug_cost_actual: bool = True
+    """With debug extensions on: also count what the answer holds
+    (`extensions.cost.actual`), a walk over the whole answer (the bench turns it
+    off to measure what serve does)."""
     sandbox_seed: int = 42
     sandbox_prisoners_per_prison: int = Field(300, ge=10)
     sandbox_latency_ms: int = Field(0, ge=0)

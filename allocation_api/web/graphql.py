@@ -241,7 +241,9 @@ class GraphQLEndpoint:
         if settings.debug_extensions_on:
             requested = (result.extensions or {}).get("cost", {}).get("requested")
             if requested is not None:
-                cost = {"requested": requested, "actual": answer_size(result.data)}
+                cost = {"requested": requested}
+                if settings.debug_cost_actual:
+                    cost["actual"] = answer_size(result.data)
         return self._answer(
             body, 200 if started_execution else 400, settings, counter, request_id, cost
         )
