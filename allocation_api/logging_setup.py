@@ -31,7 +31,7 @@ LogFormat = Literal["auto", "json", "text"]
 # Attributes every LogRecord has: anything else on a record came from `extra=`.
 _STANDARD = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
-    | {"message", "asctime", "taskName", "request_id", "trace_id"}
+    | {"message", "asctime", "taskName", "request_id", "trace_id", "color_message"}
 )
 CHATTY_LOGGERS = ("pgserver", "alembic.runtime.plugins", "alembic.runtime.migration")
 

@@ -241,3 +241,10 @@ def test_build_info_prefers_the_recorded_build(monkeypatch: pytest.MonkeyPatch) 
         assert (info["commit"], info["branch"], info["time"]) == ("unknown",) * 3
     finally:
         build_info_module.build_info.cache_clear()
+
+
+def test_dev_takes_the_console_exporter_flag() -> None:
+    from allocation_api.cli import parser
+
+    assert parser().parse_args(["dev", "--trace-console"]).trace_console is True
+    assert parser().parse_args(["dev"]).trace_console is False

@@ -47,13 +47,23 @@ def request_id_of(given: str | None) -> str:
     return uuid.uuid4().hex
 
 
-@functools.lru_cache(maxsize=512)
+_MEMO_MAX_CHARS = 4096
+
+
 def describe_operation(query: str, operation_name: str | None) -> tuple[str, str | None, str]:
     """(operation type, operation name, sha256 of the document) for spans and logs.
 
-    Memoised per document text: clients send the same few documents again and
-    again, so the parse (token-bounded, like the executor's) runs once per document.
+    Memoised per document text for documents up to `_MEMO_MAX_CHARS` (so the
+    memo holds at most 512 x 4 KiB): clients send the same few documents again
+    and again, so the parse runs once per document.
     """
+    if len(query) <= _MEMO_MAX_CHARS:
+        return _describe(query, operation_name)
+    return _describe.__wrapped__(query, operation_name)
+
+
+@functools.lru_cache(maxsize=512)
+def _describe(query: str, operation_name: str | None) -> tuple[str, str | None, str]:
     digest = hashlib.sha256(query.encode()).hexdigest()
     try:
         document = parse(query, no_location=True, max_tokens=5000)

@@ -99,12 +99,14 @@ async def test_one_trace_covers_the_operation_its_loaders_upstream_calls_and_sql
     assert {s.context.trace_id for s in finished} == {int(TRACE_ID, 16)}
     (server,) = [s for s in finished if s.kind == SpanKind.SERVER]
     assert server.name == "POST /graphql"
-    assert server.parent is not None and server.parent.span_id == int(PARENT_SPAN, 16)
+    assert server.parent is not None
+    assert server.parent.span_id == int(PARENT_SPAN, 16)
     assert server.attributes is not None
     assert server.attributes["http.response.status_code"] == 200
     (operation,) = [s for s in finished if s.name.startswith("query ")]
     assert operation.name == "query TracedPage"
-    assert operation.parent is not None and operation.parent.span_id == server.context.span_id
+    assert operation.parent is not None
+    assert operation.parent.span_id == server.context.span_id
     assert operation.attributes is not None
     assert operation.attributes["graphql.operation.name"] == "TracedPage"
     assert operation.attributes["graphql.operation.type"] == "query"
@@ -130,7 +132,8 @@ async def test_one_trace_covers_the_operation_its_loaders_upstream_calls_and_sql
         assert span.attributes["http.request.resend_count"] == 0
         assert "{}" in span.name or span.name.split()[1] == span.attributes["url.template"]
     for span in sql:
-        assert span.attributes is not None and span.attributes["db.pool"] == "read"
+        assert span.attributes is not None
+        assert span.attributes["db.pool"] == "read"
 
     # Loader batches: one span each, with their key counts, inside the operation.
     loaders = _by_kind(finished, "loader ")
@@ -140,8 +143,10 @@ async def test_one_trace_covers_the_operation_its_loaders_upstream_calls_and_sql
     assert [s.attributes["loader.keys"] for s in owned if s.attributes] == [7]
     span_ids = {s.context.span_id for s in finished}
     for span in [*loaders, *upstream, *sql]:
-        assert span.parent is not None and span.parent.span_id in span_ids
-        assert operation.start_time is not None and span.start_time is not None
+        assert span.parent is not None
+        assert span.parent.span_id in span_ids
+        assert operation.start_time is not None
+        assert span.start_time is not None
         assert span.start_time >= operation.start_time
 
 
@@ -206,7 +211,8 @@ async def test_one_json_access_line_per_request_with_its_fields(
     assert line["sql_statements"] == calls["store"]
     assert line["request_id"] == "line-1" == headers["x-request-id"]
     assert line["trace_id"] == TRACE_ID
-    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+    assert isinstance(line["duration_ms"], float)
+    assert line["duration_ms"] >= 0
     assert line["message"] == "POST /graphql 200"
 
 
@@ -281,6 +287,13 @@ async def test_metrics_expose_process_operation_upstream_breaker_and_pool_famili
     assert "anonymous" in labels or len(labels) >= 1
 
 
+def _git_head() -> str:
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip()
+
+
 async def test_info_reports_the_build(api: RunningApi) -> None:
     async with api.http.get(f"{api.url}/info") as response:
         info = await response.json()
@@ -289,9 +302,7 @@ async def test_info_reports_the_build(api: RunningApi) -> None:
     assert set(info["build"]) == {"name", "version", "time"}
     assert set(info["git"]) == {"commit", "branch", "ref"}
     assert info["mode"] == "dev"
-    head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
+    head = _git_head()
     if head:  # a checkout: read from git at run time
         assert info["git"]["commit"] == head
         assert info["git"]["branch"] != ""
