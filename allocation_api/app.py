@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager, suppress
 
 import aiohttp
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -41,6 +42,7 @@ from allocation_api.web.errors import request_error
 from allocation_api.web.graphiql import STATIC_DIR, graphiql_page
 from allocation_api.web.graphql import GraphQLEndpoint, json_response
 from allocation_api.web.metrics import Metrics
+from allocation_api.web.observe import ObserveRequests
 
 log = logging.getLogger("allocation_api")
 
@@ -141,6 +143,9 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             app.state.services = services = await open_services(settings, stack)
+            metrics.bind(services)
+            for upstream in services.upstreams.breakers():
+                services.upstreams.http(upstream).observer = metrics.observe_upstream
             if settings.idempotency_purge_interval_s > 0:
                 purging = asyncio.create_task(
                     purge_periodically(
@@ -185,7 +190,18 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
         log.error("unhandled error on %s", request.url.path, exc_info=exc)
         return json_response(request_error("Internal error", "INTERNAL"), 500)
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={500: internal_error})
+    # Outermost: the access line, server span and request headers cover every route.
+    observe = Middleware(
+        ObserveRequests,
+        metrics=metrics,
+        routes=frozenset(r.path for r in routes if isinstance(r, Route)),
+    )
+    app = Starlette(
+        routes=routes,
+        middleware=[observe],
+        lifespan=lifespan,
+        exception_handlers={500: internal_error},
+    )
     app.state.schema = schema
     app.state.health_check = health.HealthCheck(settings.health_cache_s)
     return app

@@ -1,6 +1,7 @@
 """The `allocation-api` command.
 
-    allocation-api dev [--host 127.0.0.1] [--port 8000]   the whole stack, sandbox data
+    allocation-api dev [--host 127.0.0.1] [--port 8000] [--trace-console]
+                                                          the whole stack, sandbox data
     allocation-api serve [--host 0.0.0.0] [--port 8080]   production mode
     allocation-api migrate                                apply database migrations
     allocation-api sandbox [--seed N] [--prisoners N]     only the fake upstreams
@@ -43,10 +44,31 @@ def _run(coro: object) -> None:
         asyncio.run(coro)  # type: ignore[arg-type]
 
 
+def _observability(settings: Settings, *, dev: bool, trace_console: bool = False) -> None:
+    """Logging (JSON or text) and tracing (exporters by setting or flag) for a server."""
+    from allocation_api import __version__, logging_setup, tracing
+
+    logging_setup.configure(log_format=settings.log_format, dev=dev)
+    on = tracing.configure(
+        service_name="allocation-api",
+        service_version=__version__,
+        otlp_endpoint=settings.otlp_endpoint,
+        console=trace_console or settings.trace_console,
+    )
+    if on:
+        logging.getLogger("allocation_api").info(
+            "tracing on: otlp=%s console=%s",
+            settings.otlp_endpoint or "off",
+            trace_console or settings.trace_console,
+        )
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from allocation_api.devstack import run_dev
 
-    _run(run_dev(_settings(mode="dev"), host=args.host, port=args.port))
+    settings = _settings(mode="dev")
+    _observability(settings, dev=True, trace_console=args.trace_console)
+    _run(run_dev(settings, host=args.host, port=args.port))
     return 0
 
 
@@ -58,6 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from allocation_api.web.server import server_config
 
     settings = _settings(mode="serve")
+    _observability(settings, dev=False)
     missing = settings.missing_for_serve()
     if missing:
         print(
@@ -221,6 +244,11 @@ def parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="run the whole stack with sandbox data")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument(
+        "--trace-console",
+        action="store_true",
+        help="print every finished span (OpenTelemetry console exporter) to stdout",
+    )
     dev.set_defaults(func=cmd_dev)
 
     serve = sub.add_parser("serve", help="production mode")

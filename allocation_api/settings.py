@@ -128,7 +128,15 @@ class Settings(BaseSettings):
     migrate_on_start: bool | None = None
     """Run migrations when the app starts; unset = on in dev, off in serve (run `migrate`)."""
     git_ref: str = "unknown"
-    """Shown by /info (set by the build, e.g. GIT_REF in the Dockerfile)."""
+    """Shown by /info when the build recorded no commit (see `allocation_api/build_info.py`)."""
+
+    # --- observability -----------------------------------------------------------
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); unset = no trace export."""
+    trace_console: bool = False
+    """Print finished spans to stdout (what `allocation-api dev --trace-console` sets)."""
+    log_format: Literal["auto", "json", "text"] = "auto"
+    """auto = JSON lines in serve, and in dev unless stderr is a terminal (then text)."""
     debug_extensions: bool | None = None
     """Add extensions.calls and extensions.cost to responses; unset = on in dev, off in serve."""
     debug_cost_actual: bool = True

@@ -40,7 +40,7 @@ from starlette.responses import Response
 from strawberry import Schema
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from allocation_api import calls
+from allocation_api import calls, tracing
 from allocation_api.auth.errors import JwksUnavailable
 from allocation_api.auth.verify import bearer_token
 from allocation_api.errors import AllocationApiError, Unauthenticated
@@ -50,6 +50,7 @@ from allocation_api.settings import Settings
 from allocation_api.upstream.retry import DEADLINE_EXCEEDED, request_deadline, retry_budget
 from allocation_api.web.errors import format_error, release_tracebacks, request_error
 from allocation_api.web.metrics import Metrics
+from allocation_api.web.observe import note_operation
 
 log = logging.getLogger("allocation_api.graphql")
 
@@ -133,18 +134,21 @@ class GraphQLEndpoint:
     async def handle(self, request: Request) -> Response:
         services: Services = request.app.state.services
         settings = services.settings
-        request_id = _request_id(request.headers.get("x-request-id"))
+        scope = tracing.scope()
+        request_id = scope.request_id if scope else _request_id(request.headers.get("x-request-id"))
         started = time.perf_counter()
         status = 500
         with (
             calls.track_calls() as counter,
             retry_budget(settings.upstream_retry_budget),
             request_deadline(settings.request_deadline_s) as deadline,
+            tracing.span("graphql.operation") as span,
         ):
             try:
                 response = await self._handle(request, services, request_id, counter, deadline.at)
                 status = response.status_code
             finally:
+                _observed(scope, span, counter)
                 self.metrics.observe_request(
                     status=status,
                     seconds=time.perf_counter() - started,
@@ -174,6 +178,9 @@ class GraphQLEndpoint:
                     415, "Send the request as application/json", "UNSUPPORTED_MEDIA_TYPE"
                 )
             parsed = _parse(await _read_body(request, settings.max_body_bytes))
+            note_operation(
+                parsed.query, parsed.operation_name, identity.username or identity.client_id
+            )
         except _Refused as refused:
             return json_response(request_error(refused.message, refused.code), refused.status)
         except Unauthenticated as error:
@@ -230,6 +237,8 @@ class GraphQLEndpoint:
             )
         body: dict[str, Any] = {}
         errors = result.errors or []
+        if (scope := tracing.scope()) is not None:
+            scope.errors = len(errors)
         if errors:
             mask = not settings.is_dev
             body["errors"] = [format_error(e, request_id=request_id, mask=mask) for e in errors]
@@ -281,6 +290,28 @@ class GraphQLEndpoint:
                 refused["extensions"] = body["extensions"]
             encoded = orjson.dumps(refused)
         return Response(encoded, status_code=status, media_type="application/json")
+
+
+def _observed(
+    scope: tracing.RequestScope | None, span: tracing.Span | None, counter: calls.CallCounter
+) -> None:
+    """Put what the request did on its scope (the access log line) and operation span."""
+    if scope is None:
+        return
+    scope.upstream_calls, scope.sql_statements = counter.upstream, counter.store
+    if span is not None:
+        if scope.operation_type is not None:
+            span.update_name(f"{scope.operation_type} {scope.operation_name or 'anonymous'}")
+        span.set_attributes(
+            {
+                "graphql.operation.name": scope.operation_name or "",
+                "graphql.operation.type": scope.operation_type or "unknown",
+                "graphql.document.hash": scope.document_hash or "",
+                "graphql.errors.count": scope.errors,
+                "allocation_api.calls.upstream": counter.upstream,
+                "allocation_api.calls.store": counter.store,
+            }
+        )
 
 
 def _without_data(message: str, code: str, **extensions: Any) -> dict[str, Any]:
