@@ -7,6 +7,7 @@
     allocation-api reconcile                              automatic deallocations (cron)
     allocation-api purge-idempotency-keys                 delete expired idempotency keys
     allocation-api export-schema                          print the GraphQL SDL
+    allocation-api schema-check [--release]               breaking SDL changes vs the release
     allocation-api token [--user U] [--role R ...] [--caseload C ...]
 
 Settings come from the environment (`ALLOCATION_API_*`, see .env.example),
@@ -188,6 +189,24 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema_check(args: argparse.Namespace) -> int:
+    """Breaking SDL changes against the released SDL (see schema/governance.py)."""
+    from allocation_api.schema import governance
+
+    if args.release:
+        path = governance.release()
+        print(f"{path} is now the released SDL; commit it with the release")
+        return 0
+    try:
+        reports = governance.check()
+    except governance.ChangesFileError as error:
+        print(f"allocation-api schema-check: {error}", file=sys.stderr)
+        return 2
+    for report in reports:
+        print("\n".join(report.lines()))
+    return 0 if all(report.ok for report in reports) else 1
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from allocation_api.devstack import dev_json_path, request_token
 
@@ -249,6 +268,12 @@ def parser() -> argparse.ArgumentParser:
         func=cmd_export_schema
     )
 
+    check = sub.add_parser("schema-check", help="breaking SDL changes against the released SDL")
+    check.add_argument(
+        "--release", action="store_true", help="make the current SDL the released baseline"
+    )
+    check.set_defaults(func=cmd_schema_check)
+
     token = sub.add_parser("token", help="print a token the running dev stack accepts")
     token.add_argument("--user", default="SPO_MULTI")
     token.add_argument("--role", action="append", default=None)
@@ -259,7 +284,7 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-QUIET_COMMANDS = frozenset({"token", "export-schema", "purge-idempotency-keys"})
+QUIET_COMMANDS = frozenset({"token", "export-schema", "purge-idempotency-keys", "schema-check"})
 """Commands whose stdout is their product: only warnings go to the log."""
 
 CHATTY_LOGGERS = ("pgserver", "alembic.runtime.plugins", "alembic.runtime.migration")
