@@ -20,7 +20,9 @@ import argparse
 import asyncio
 import logging
 import sys
+import tomllib
 from collections.abc import Sequence
+from pathlib import Path
 
 import orjson
 from pydantic import ValidationError
@@ -207,27 +209,67 @@ def cmd_schema_check(args: argparse.Namespace) -> int:
     return 0 if all(report.ok for report in reports) else 1
 
 
+def _is_checkout_root(directory: Path) -> bool:
+    try:
+        project = tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return bool(project.get("project", {}).get("name") == "allocation-api")
+
+
+def find_dev_json(data_dir: Path, start: Path) -> Path:
+    """The running dev stack's `dev.json`, seen from `start` anywhere in the checkout.
+
+    An absolute data directory is the answer itself. A relative one (the
+    default `.allocation-api`) is looked for in `start` and each directory
+    above it, up to the checkout's root (the `pyproject.toml` of
+    allocation-api), where `allocation-api dev` keeps it.
+    """
+    if data_dir.is_absolute():
+        return data_dir / "dev.json"
+    for directory in (start, *start.parents):
+        candidate = directory / data_dir / "dev.json"
+        if candidate.exists() or _is_checkout_root(directory):
+            return candidate
+    return start / data_dir / "dev.json"
+
+
 def cmd_token(args: argparse.Namespace) -> int:
-    from allocation_api.devstack import dev_json_path, request_token
+    import aiohttp
+
+    from allocation_api.devstack import request_token
 
     settings = _settings()
-    path = dev_json_path(settings)
+    path = find_dev_json(settings.data_dir, Path.cwd())
     if not path.exists():
         print(
-            f"no dev stack found ({path} missing): start `allocation-api dev` first",
+            f"allocation-api token: no dev stack found ({path} missing): "
+            "start `allocation-api dev` first",
             file=sys.stderr,
         )
         return 2
-    sandbox = orjson.loads(path.read_bytes())["sandbox"]
-    token = asyncio.run(
-        request_token(
-            sandbox["hmpps-auth"],
-            username=None if args.client else args.user.upper(),
-            roles=[r if r.startswith("ROLE_") else f"ROLE_{r}" for r in args.role],
-            caseloads=[c.upper() for c in args.caseload],
-            expires_in=args.expires_in,
+    try:
+        sign_in = orjson.loads(path.read_bytes())["sandbox"]["hmpps-auth"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        print(f"allocation-api token: {path} is not a dev stack's dev.json", file=sys.stderr)
+        return 2
+    try:
+        token = asyncio.run(
+            request_token(
+                sign_in,
+                username=None if args.client else args.user.upper(),
+                roles=[r if r.startswith("ROLE_") else f"ROLE_{r}" for r in args.role],
+                caseloads=[c.upper() for c in args.caseload],
+                expires_in=args.expires_in,
+            )
         )
-    )
+    except (aiohttp.ClientError, OSError) as error:
+        print(
+            f"allocation-api token: the dev stack's sign-in service ({sign_in}, from {path}) "
+            f"did not answer ({type(error).__name__}): is `allocation-api dev` still running?",
+            file=sys.stderr,
+        )
+        return 2
     print(token)
     return 0
 
