@@ -4,6 +4,7 @@
     allocation-api serve [--host 0.0.0.0] [--port 8080]   production mode
     allocation-api migrate                                apply database migrations
     allocation-api sandbox [--seed N] [--prisoners N]     only the fake upstreams
+    allocation-api sandbox --production-like [--api-port N]  `serve` on one machine
     allocation-api reconcile                              automatic deallocations (cron)
     allocation-api purge-idempotency-keys                 delete expired idempotency keys
     allocation-api export-schema                          print the GraphQL SDL
@@ -34,7 +35,12 @@ def _settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        raise SystemExit(f"allocation-api: invalid settings:\n{error}") from None
+        # One line, naming each setting as it is set; never the value (it may be a secret).
+        problems = "; ".join(
+            f"ALLOCATION_API_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise SystemExit(f"allocation-api: invalid settings: {problems}") from None
 
 
 def _run(coro: object) -> None:
@@ -53,6 +59,40 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+async def database_problem(url: str, timeout_s: float, *, migrates: bool) -> str | None:
+    """Why `serve` cannot use the database at `url`, in one sentence; None when it can.
+
+    `serve` checks before it starts the server: a failed start-up would reach
+    the operator as a traceback from the server's start-up hook.
+    """
+    from sqlalchemy import pool, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from allocation_api.store.urls import asyncpg_url
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+        engine = create_async_engine(asyncpg_url(url), poolclass=pool.NullPool)
+    except (ArgumentError, ValueError) as error:
+        return f"ALLOCATION_API_DATABASE_URL is not a database URL ({error})"
+    try:
+        async with asyncio.timeout(max(timeout_s, 1.0)), engine.connect() as connection:
+            migrated = await connection.scalar(text("SELECT to_regclass('alembic_version')"))
+    except TimeoutError:
+        return f"the database {shown} did not answer within {max(timeout_s, 1.0):g} s"
+    except Exception as error:  # every driver and network failure, said in one line
+        cause = error.__cause__ or error
+        detail = (str(cause).strip().splitlines() or [""])[0]
+        return f"cannot connect to the database {shown} ({type(cause).__name__}: {detail})"
+    finally:
+        await engine.dispose()
+    if migrated is None and not migrates:
+        return f"the database {shown} has no tables: run `allocation-api migrate` first"
+    return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -68,6 +108,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "(see .env.example)",
             file=sys.stderr,
         )
+        return 2
+    assert settings.database_url is not None  # missing_for_serve names it otherwise
+    problem = asyncio.run(
+        database_problem(
+            settings.database_url,
+            settings.db_pool_timeout_s,
+            migrates=settings.migrate_on_start_on,
+        )
+    )
+    if problem is not None:
+        print(f"allocation-api serve: {problem}", file=sys.stderr)
         return 2
     try:
         asyncio.run(refuse_sandbox_sign_in(settings))
@@ -111,6 +162,20 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from allocation_api.sandbox import run_sandbox_forever
+
+    if args.production_like:
+        from allocation_api.sandbox.production_like import run_production_like
+
+        async def production_like() -> int:
+            return await run_production_like(
+                host=args.host,
+                port=args.api_port,
+                seed=args.seed,
+                prisoners_per_prison=args.prisoners,
+                poms_per_prison=args.poms,
+            )
+
+        return asyncio.run(production_like())
 
     _run(
         run_sandbox_forever(
@@ -296,6 +361,14 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--prisoners", type=int, default=300, help="prisoners per prison")
     sandbox.add_argument("--poms", type=int, default=12, help="POMs per prison")
     sandbox.add_argument("--latency-ms", type=int, default=0)
+    sandbox.add_argument(
+        "--production-like",
+        action="store_true",
+        help="also run `serve` against them, with a sign-in stand-in and database of its own",
+    )
+    sandbox.add_argument(
+        "--api-port", type=int, default=8080, help="with --production-like: serve's port"
+    )
     sandbox.set_defaults(func=cmd_sandbox)
 
     sub.add_parser(
