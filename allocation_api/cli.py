@@ -59,11 +59,17 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
-async def database_problem(url: str, timeout_s: float, *, migrates: bool) -> str | None:
-    """Why `serve` cannot use the database at `url`, in one sentence; None when it can.
+async def database_problem(
+    url: str, timeout_s: float, *, migrates: bool
+) -> tuple[str, bool] | None:
+    """What is wrong with the database at `url` for `serve`, in one sentence, and whether
+    it must stop `serve` from starting; None when nothing is.
 
-    `serve` checks before it starts the server: a failed start-up would reach
-    the operator as a traceback from the server's start-up hook.
+    A database that cannot be reached now does not stop `serve` (it starts and
+    `/health/readiness` says DOWN until the database answers, as when it goes
+    away later), unless `serve` is to migrate it at start-up; one without
+    migrations does, since every query would fail. Checked before the server
+    starts: a failed start-up would reach the operator as a traceback.
     """
     from sqlalchemy import pool, text
     from sqlalchemy.engine import make_url
@@ -76,20 +82,32 @@ async def database_problem(url: str, timeout_s: float, *, migrates: bool) -> str
         shown = make_url(url).render_as_string(hide_password=True)
         engine = create_async_engine(asyncpg_url(url), poolclass=pool.NullPool)
     except (ArgumentError, ValueError) as error:
-        return f"ALLOCATION_API_DATABASE_URL is not a database URL ({error})"
+        return f"ALLOCATION_API_DATABASE_URL is not a database URL ({error})", True
+    wait_s = max(timeout_s, 1.0)
     try:
-        async with asyncio.timeout(max(timeout_s, 1.0)), engine.connect() as connection:
+        async with asyncio.timeout(wait_s), engine.connect() as connection:
             migrated = await connection.scalar(text("SELECT to_regclass('alembic_version')"))
-    except TimeoutError:
-        return f"the database {shown} did not answer within {max(timeout_s, 1.0):g} s"
     except Exception as error:  # every driver and network failure, said in one line
         cause = error.__cause__ or error
-        detail = (str(cause).strip().splitlines() or [""])[0]
-        return f"cannot connect to the database {shown} ({type(cause).__name__}: {detail})"
+        if isinstance(error, TimeoutError):
+            reason = f"no answer within {wait_s:g} s"
+        else:
+            reason = f"{type(cause).__name__}: {(str(cause).strip().splitlines() or [''])[0]}"
+        if migrates:
+            return (
+                f"cannot connect to the database {shown} to migrate it "
+                f"(ALLOCATION_API_MIGRATE_ON_START): {reason}",
+                True,
+            )
+        return (
+            f"warning: cannot connect to the database {shown} now ({reason}); starting "
+            "anyway, /health/readiness answers DOWN until it does",
+            False,
+        )
     finally:
         await engine.dispose()
     if migrated is None and not migrates:
-        return f"the database {shown} has no tables: run `allocation-api migrate` first"
+        return f"the database {shown} has no tables: run `allocation-api migrate` first", True
     return None
 
 
@@ -118,8 +136,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     )
     if problem is not None:
-        print(f"allocation-api serve: {problem}", file=sys.stderr)
-        return 2
+        message, refused = problem
+        print(f"allocation-api serve: {message}", file=sys.stderr, flush=True)
+        if refused:
+            return 2
     try:
         asyncio.run(refuse_sandbox_sign_in(settings))
     except ConfigurationError as error:

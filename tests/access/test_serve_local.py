@@ -193,17 +193,29 @@ async def test_serve_names_an_invalid_setting_in_one_line(tmp_path: Path) -> Non
     assert line.startswith("allocation-api: invalid settings: ALLOCATION_API_DB_POOL_SIZE: ")
 
 
-async def test_serve_refuses_an_unreachable_database_in_one_line(
-    sandbox: Sandbox, tmp_path: Path
+@pytest.mark.parametrize("migrate_on_start", [False, True])
+async def test_serve_says_in_one_line_that_the_database_is_unreachable(
+    sandbox: Sandbox, tmp_path: Path, migrate_on_start: bool
 ) -> None:
+    """Unreachable now: a one-line warning, and serve goes on (readiness says DOWN until it
+    answers; here the sandbox's sign-in stops it next), unless it must migrate at start."""
     url = f"postgresql://allocation:hunter2secret@127.0.0.1:{_free_port()}/allocation"
-    status, lines, out = await _serve(_clean_env(database_url=url, **_upstreams(sandbox)), tmp_path)
+    settings = {"database_url": url, "migrate_on_start": str(migrate_on_start).lower()}
+    status, lines, out = await _serve(_clean_env(**settings, **_upstreams(sandbox)), tmp_path)
     assert status == 2
-    (line,) = lines
-    assert line.startswith("allocation-api serve: cannot connect to the database ")
-    assert "127.0.0.1" in line
-    assert "hunter2secret" not in line
     assert out == b""
+    assert "hunter2secret" not in "".join(lines)
+    if migrate_on_start:
+        (line,) = lines
+        assert line.startswith("allocation-api serve: cannot connect to the database ")
+        assert "to migrate it (ALLOCATION_API_MIGRATE_ON_START): ConnectionRefusedError" in line
+    else:
+        warning, refusal = lines
+        assert warning.startswith("allocation-api serve: warning: cannot connect to the database ")
+        assert warning.endswith("starting anyway, /health/readiness answers DOWN until it does")
+        assert "127.0.0.1" in warning
+        assert refusal.startswith("allocation-api serve: the sign-in service at ")
+        assert "publishes a refused signing key" in refusal
 
 
 async def test_serve_refuses_a_database_without_migrations_in_one_line(
