@@ -207,7 +207,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from allocation_api.sandbox import run_sandbox_forever
 
     if args.production_like:
-        from allocation_api.sandbox.production_like import run_production_like
+        from allocation_api.production_like import run_production_like
 
         async def production_like() -> int:
             return await run_production_like(
