@@ -1,0 +1,128 @@
+"""Reads and writes of the stored handover (`calculated_handover`).
+
+Reads for the request path take a `Reader` (one statement per batch, as
+`reads.py`); the writes run inside the caller's transaction. `SessionReader`
+lets a command run the request path's reads (`owned_records.py`) on its own
+transaction's connection, so a recalculation sees what that transaction has
+just written and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from allocation_api.calls import count_store
+from allocation_api.store.read_pool import Reader
+from allocation_api.store.views import CalculatedHandoverView, columns
+
+__all__ = [
+    "SessionReader",
+    "delete_handover",
+    "handover_locked",
+    "handovers_by_offender_nos",
+    "lock_handover_key",
+    "write_handover",
+]
+
+_SELECT = (
+    "SELECT "  # noqa: S608 - column names from the table model
+    + columns(CalculatedHandoverView, "h")
+    + " FROM calculated_handover h WHERE h.offender_no = ANY($1::text[])"
+)
+
+_UPSERT = """
+    INSERT INTO calculated_handover AS h
+        (offender_no, start_date, handover_date, responsibility, reason, last_calculated_at)
+    VALUES ($1, $2, $3, $4, $5, now())
+    ON CONFLICT (offender_no) DO UPDATE SET
+        start_date = excluded.start_date,
+        handover_date = excluded.handover_date,
+        responsibility = excluded.responsibility,
+        reason = excluded.reason,
+        last_calculated_at = now(),
+        updated_at = now()
+    """
+
+# A namespace of its own for the per-prisoner advisory lock (the POM locks
+# use 64-bit keys from a hash; this is the two-int form, so they never meet).
+_LOCK_NAMESPACE = 0x48414E44  # "HAND"
+
+
+class SessionReader:
+    """A `Reader` on the connection of an open session's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _driver(self) -> asyncpg.Connection:
+        connection = await self._session.connection()
+        raw = await connection.get_raw_connection()
+        return raw.driver_connection
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        driver = await self._driver()
+        count_store()
+        return await driver.fetch(sql, *args)  # type: ignore[no-any-return]
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        """Run one statement; the command tag (`DELETE 1`, ...)."""
+        driver = await self._driver()
+        count_store()
+        return await driver.execute(sql, *args)  # type: ignore[no-any-return]
+
+
+async def handovers_by_offender_nos(
+    reader: Reader, nos: Sequence[str]
+) -> dict[str, CalculatedHandoverView]:
+    """ONE statement; only the numbers with a stored row are present."""
+    unique = list(dict.fromkeys(nos))
+    if not unique:
+        return {}
+    rows = await reader.fetch(_SELECT, unique)
+    return {row[0]: CalculatedHandoverView.from_row(row) for row in rows}
+
+
+async def lock_handover_key(session: AsyncSession, offender_no: str) -> None:
+    """Serialise every recalculation of one prisoner until the transaction ends.
+
+    Two writers (a command and the batch job, or two replicas of the job)
+    then read, compare and write one after the other, so each sees the
+    other's result and "changed" is reported once.
+    """
+    await SessionReader(session).execute(
+        "SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))", _LOCK_NAMESPACE, offender_no
+    )
+
+
+async def handover_locked(session: AsyncSession, offender_no: str) -> CalculatedHandoverView | None:
+    """The stored row, read under `lock_handover_key` (take it first)."""
+    found = await handovers_by_offender_nos(SessionReader(session), [offender_no])
+    return found.get(offender_no)
+
+
+async def write_handover(
+    session: AsyncSession,
+    offender_no: str,
+    *,
+    start_date: dt.date | None,
+    handover_date: dt.date | None,
+    responsibility: str,
+    reason: str,
+) -> None:
+    """Insert or replace the prisoner's row (`last_calculated_at` and `updated_at` now)."""
+    await SessionReader(session).execute(
+        _UPSERT, offender_no, start_date, handover_date, responsibility, reason
+    )
+
+
+async def delete_handover(session: AsyncSession, offender_no: str) -> bool:
+    """Remove the prisoner's row (a released prisoner starts clean); True if there was one."""
+    status = await SessionReader(session).execute(
+        "DELETE FROM calculated_handover WHERE offender_no = $1", offender_no
+    )
+    return bool(status != "DELETE 0")
