@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -18,14 +19,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.calls import count_store
 from allocation_api.store.read_pool import Reader
-from allocation_api.store.views import CalculatedHandoverView, columns
+from allocation_api.store.views import CalculatedHandoverView, column_count, columns
 
 __all__ = [
+    "PublishedHandover",
     "SessionReader",
     "delete_handover",
     "handover_locked",
     "handovers_by_offender_nos",
     "lock_handover_key",
+    "published_handover",
     "write_handover",
 ]
 
@@ -126,3 +129,44 @@ async def delete_handover(session: AsyncSession, offender_no: str) -> bool:
         "DELETE FROM calculated_handover WHERE offender_no = $1", offender_no
     )
     return bool(status != "DELETE 0")
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedHandover:
+    """What `GET /api/handovers` answers from: the stored row, the COM recorded in the
+    case information and the primary POM recorded on the allocation."""
+
+    handover: CalculatedHandoverView
+    com_name: str | None
+    com_email: str | None
+    pom_staff_id: int | None
+    pom_name: str | None
+
+
+_PUBLISHED = (
+    "SELECT "  # noqa: S608 - column names from the table model
+    + columns(CalculatedHandoverView, "h")
+    + """, c.com_name, c.com_email, a.primary_pom_staff_id, a.primary_pom_name
+    FROM calculated_handover h
+    LEFT JOIN case_information c ON c.offender_no = h.offender_no
+    LEFT JOIN allocation a ON a.offender_no = h.offender_no
+    WHERE h.offender_no = $1
+    """
+)
+_HANDOVER_COLUMNS = column_count(CalculatedHandoverView)
+
+
+async def published_handover(reader: Reader, offender_no: str) -> PublishedHandover | None:
+    """ONE statement; None when no handover is stored for the prisoner."""
+    rows = await reader.fetch(_PUBLISHED, offender_no)
+    if not rows:
+        return None
+    row = rows[0]
+    com_name, com_email, staff_id, pom_name = row[_HANDOVER_COLUMNS:]
+    return PublishedHandover(
+        CalculatedHandoverView.from_row(row[:_HANDOVER_COLUMNS]),
+        com_name,
+        com_email,
+        staff_id,
+        pom_name,
+    )
