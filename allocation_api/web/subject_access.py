@@ -440,11 +440,13 @@ TEMPLATE = """\
 {{/responsibility}}
 {{^responsibility}}<p>No responsibility override held.</p>{{/responsibility}}
 <h3>Early allocation</h3>
-{{#calculatedEarlyAllocationStatus}}<p>Eligible: {{eligible}}</p>{{/calculatedEarlyAllocationStatus}}
+{{#calculatedEarlyAllocationStatus}}
+<p>Eligible: {{eligible}}</p>
+{{/calculatedEarlyAllocationStatus}}
 {{#earlyAllocations}}
 <table class="data-table">
   <tr><th>Outcome</th><td>{{outcome}}</td></tr>
-  <tr><th>Convicted under the Terrorism Act 2000</th><td>{{convictedUnderTerrorisomAct2000}}</td></tr>
+  <tr><th>Terrorism Act 2000 conviction</th><td>{{convictedUnderTerrorisomAct2000}}</td></tr>
   <tr><th>High profile</th><td>{{highProfile}}</td></tr>
   <tr><th>Serious crime prevention order</th><td>{{seriousCrimePreventionOrder}}</td></tr>
   <tr><th>MAPPA level 3</th><td>{{mappaLevel3}}</td></tr>
@@ -454,7 +456,7 @@ TEMPLATE = """\
   <tr><th>Pathfinder process</th><td>{{pathfinderProcess}}</td></tr>
   <tr><th>Other reason</th><td>{{otherReason}}</td></tr>
   <tr><th>Extremism separation</th><td>{{extremismSeparation}}</td></tr>
-  <tr><th>Due for release in less than 24 months</th><td>{{dueForReleaseInLessThan24months}}</td></tr>
+  <tr><th>Release within 24 months</th><td>{{dueForReleaseInLessThan24months}}</td></tr>
   <tr><th>Community decision</th><td>{{communityDecision}}</td></tr>
   <tr><th>Approved</th><td>{{approved}}</td></tr>
   <tr><th>Assessed at</th><td>{{createdAt}}</td></tr>
