@@ -34,13 +34,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-import sqlalchemy as sa
-
 from allocation_api.commands.handover import recalculate_handover, remove_handover
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.errors import AllocationApiError
 from allocation_api.resolvers.context import today_in_london
 from allocation_api.rules.eligibility import in_prison_list, is_omic_eligible
+from allocation_api.store.handovers import SessionReader
 from allocation_api.upstream import Upstreams
 from allocation_api.upstream.models import Prisoner
 
@@ -143,19 +142,13 @@ async def _run_all(
 async def _store_numbers(uow: UnitOfWork) -> tuple[list[str], list[str]]:
     """(prisons with allocations, every prisoner number the store holds handover inputs for)."""
     async with uow.reading() as session:
-        prisons = (
-            await session.execute(sa.text("SELECT DISTINCT prison_code FROM allocation ORDER BY 1"))
-        ).scalars()
-        prison_list = list(prisons)
-        numbers = (
-            await session.execute(
-                sa.text(
-                    "SELECT offender_no FROM case_information UNION "
-                    "SELECT offender_no FROM calculated_handover ORDER BY 1"
-                )
-            )
-        ).scalars()
-        return prison_list, list(numbers)
+        reader = SessionReader(session)
+        prisons = await reader.fetch("SELECT DISTINCT prison_code FROM allocation ORDER BY 1")
+        numbers = await reader.fetch(
+            "SELECT offender_no FROM case_information UNION "
+            "SELECT offender_no FROM calculated_handover ORDER BY 1"
+        )
+        return [row[0] for row in prisons], [row[0] for row in numbers]
 
 
 async def recalculate_handovers(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.calls import count_store
@@ -57,7 +58,13 @@ _LOCK_NAMESPACE = 0x48414E44  # "HAND"
 
 
 class SessionReader:
-    """A `Reader` on the connection of an open session's transaction."""
+    """A `Reader` on the connection of an open session's transaction.
+
+    The asyncpg dialect begins a transaction on its first statement sent
+    through SQLAlchemy; statements sent here before that would run in
+    autocommit. The writers below therefore take `lock_handover_key` (an
+    SQLAlchemy statement) first, and a command's own writes precede it anyway.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -97,8 +104,13 @@ async def lock_handover_key(session: AsyncSession, offender_no: str) -> None:
     then read, compare and write one after the other, so each sees the
     other's result and "changed" is reported once.
     """
-    await SessionReader(session).execute(
-        "SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))", _LOCK_NAMESPACE, offender_no
+    # Through SQLAlchemy, not the driver: the asyncpg dialect begins the
+    # transaction lazily, on its first statement, so this one begins it and the
+    # driver-level statements of `SessionReader` that follow run inside it.
+    connection = await session.connection()
+    await connection.execute(
+        sa.text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:offender_no))"),
+        {"namespace": _LOCK_NAMESPACE, "offender_no": offender_no},
     )
 
 
