@@ -80,7 +80,7 @@ def json_body(body: BaseModel | dict[str, Any], status: int, **headers: str) -> 
 
 
 def status_error(status: int, message: str, **headers: str) -> Response:
-    return json_body(StatusError(message=message), status, **headers)
+    return json_body(StatusError(status="error", message=message), status, **headers)
 
 
 def handover_body(found: PublishedHandover) -> HandoverResponse:
