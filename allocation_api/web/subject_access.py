@@ -446,6 +446,10 @@ TEMPLATE = """\
 {{#earlyAllocations}}
 <table class="data-table">
   <tr><th>Outcome</th><td>{{outcome}}</td></tr>
+  <tr><th>Prison</th><td>{{prison}}</td></tr>
+  <tr><th>OASys risk assessment date</th><td>{{oasysRiskAssessmentDate}}</td></tr>
+  <tr><th>Within the referral window</th><td>{{createdWithinReferralWindow}}</td></tr>
+  <tr><th>Reason</th><td>{{reason}}</td></tr>
   <tr><th>Terrorism Act 2000 conviction</th><td>{{convictedUnderTerrorisomAct2000}}</td></tr>
   <tr><th>High profile</th><td>{{highProfile}}</td></tr>
   <tr><th>Serious crime prevention order</th><td>{{seriousCrimePreventionOrder}}</td></tr>
