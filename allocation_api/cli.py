@@ -153,12 +153,17 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 def cmd_recalculate_handovers(args: argparse.Namespace) -> int:
     """Recalculate stored handovers of one or more prisons (`--prison`, repeatable) or all
-    (`--all`); progress on stderr when it is a terminal, counts as JSON on stdout."""
+    (`--all`); progress on stderr when it is a terminal, counts as JSON on stdout.
+
+    With no upstream settings and a dev stack running (`dev.json`), it runs
+    against that stack: its sandbox upstreams and its embedded database."""
     from allocation_api.commands.recalculate_handovers import (
         recalculate_handovers,
         terminal_progress,
     )
     from allocation_api.commands.unit_of_work import UnitOfWork
+    from allocation_api.devstack import dev_json_path, settings_for_sandbox_urls
+    from allocation_api.store.embedded import start_embedded
     from allocation_api.store.engine import create_engine, session_factory
     from allocation_api.upstream import Upstreams
 
@@ -166,16 +171,25 @@ def cmd_recalculate_handovers(args: argparse.Namespace) -> int:
         print("allocation-api recalculate-handovers: give --prison X or --all", file=sys.stderr)
         return 2
     settings = _settings()
-    missing = settings.missing_for_serve()
-    if missing:
-        print(
-            f"allocation-api recalculate-handovers: missing setting(s): {', '.join(missing)}",
-            file=sys.stderr,
-        )
-        return 2
+    dev_stack = settings.missing_for_serve() and dev_json_path(settings).exists()
+    if dev_stack:
+        urls = orjson.loads(dev_json_path(settings).read_bytes())["sandbox"]
+        settings = settings_for_sandbox_urls(settings, urls, settings.database_url or "")
+    else:
+        missing = settings.missing_for_serve()
+        if missing:
+            print(
+                f"allocation-api recalculate-handovers: missing setting(s): {', '.join(missing)}",
+                file=sys.stderr,
+            )
+            return 2
 
     async def run() -> dict[str, object]:
-        engine = create_engine(settings.database_url or "")
+        server = None
+        url = settings.database_url
+        if not url:
+            server, url = await start_embedded(settings.data_dir)
+        engine = create_engine(url)
         try:
             async with await Upstreams.open(settings) as upstreams:
                 report = await recalculate_handovers(
@@ -187,6 +201,8 @@ def cmd_recalculate_handovers(args: argparse.Namespace) -> int:
                 )
         finally:
             await engine.dispose()
+            if server is not None:
+                server.stop()
         return report.as_dict()
 
     result = asyncio.run(run())

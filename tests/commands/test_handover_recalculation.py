@@ -4,6 +4,7 @@ and `recalculate-handovers` brings whole prisons up to date, safely twice at onc
 from __future__ import annotations
 
 import asyncio
+import io
 import datetime as dt
 from typing import Any
 
@@ -11,7 +12,12 @@ import pytest
 
 from allocation_api.commands import case_information as case_information_command
 from allocation_api.commands.handover import recalculate_handover
-from allocation_api.commands.recalculate_handovers import in_scope, recalculate_handovers
+from allocation_api.cli import main
+from allocation_api.commands.recalculate_handovers import (
+    in_scope,
+    recalculate_handovers,
+    terminal_progress,
+)
 from allocation_api.commands.reconcile import reconcile
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.resolvers.context import today_in_london
@@ -187,3 +193,23 @@ async def test_two_recalculations_at_once_agree(api: RunningApi) -> None:
         "removed": 0,
         "failed": 0,
     }
+
+
+def test_progress_only_on_a_terminal() -> None:
+    assert terminal_progress(io.StringIO()) is None
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    show = terminal_progress(screen)
+    assert show is not None
+    show("LEI", 1, 2)
+    show("LEI", 2, 2)
+    assert screen.getvalue() == "\rLEI: 1/2\rLEI: 2/2\n"
+
+
+def test_the_command_needs_a_scope(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["recalculate-handovers"]) == 2
+    assert "give --prison X or --all" in capsys.readouterr().err
