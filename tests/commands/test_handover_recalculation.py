@@ -4,15 +4,15 @@ and `recalculate-handovers` brings whole prisons up to date, safely twice at onc
 from __future__ import annotations
 
 import asyncio
-import io
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
 
+from allocation_api.cli import main
 from allocation_api.commands import case_information as case_information_command
 from allocation_api.commands.handover import recalculate_handover
-from allocation_api.cli import main
 from allocation_api.commands.recalculate_handovers import (
     in_scope,
     recalculate_handovers,
