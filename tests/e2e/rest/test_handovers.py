@@ -98,7 +98,7 @@ async def test_refusals(api: RunningApi) -> None:
 
     # Wrong role, or the role on a user's token (client grants need a client token).
     spo = await api.token()
-    person = await api.token("SPO_MULTI", roles=READER_ROLES)
+    person = await api.token("HANDOVER_READER", roles=READER_ROLES)
     other_client = await api.token(None, roles=("ROLE_ALLOC_MGR",))
     for refused in (spo, person, other_client):
         status, body, headers = await get(api, f"/api/handovers/{no}", refused)
