@@ -38,6 +38,7 @@ from allocation_api.store.idempotency import purge_periodically
 from allocation_api.store.migrate import run_migrations
 from allocation_api.store.read_pool import ReadPool
 from allocation_api.upstream import Upstreams
+from allocation_api.web import handovers, subject_access
 from allocation_api.web.errors import request_error
 from allocation_api.web.graphiql import STATIC_DIR, graphiql_page
 from allocation_api.web.graphql import GraphQLEndpoint, json_response
@@ -179,6 +180,13 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
         Route("/health/readiness", health.readiness),
         Route("/info", health.info),
         Route("/metrics", metrics.endpoint),
+        Route("/api/handovers/{nomsNumber}", handovers.handover, methods=handovers.ALL_METHODS),
+        Route(
+            "/subject-access-request/template",
+            subject_access.template,
+            methods=handovers.ALL_METHODS,
+        ),
+        Route("/subject-access-request", subject_access.report, methods=handovers.ALL_METHODS),
     ]
     if settings.is_dev:
         routes.append(

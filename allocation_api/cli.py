@@ -262,6 +262,65 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recalculate_handovers(args: argparse.Namespace) -> int:
+    """Recalculate stored handovers of one or more prisons (`--prison`, repeatable) or all
+    (`--all`); progress on stderr when it is a terminal, counts as JSON on stdout.
+
+    With no upstream settings and a dev stack running (`dev.json`), it runs
+    against that stack: its sandbox upstreams and its embedded database."""
+    from allocation_api.commands.recalculate_handovers import (
+        recalculate_handovers,
+        terminal_progress,
+    )
+    from allocation_api.commands.unit_of_work import UnitOfWork
+    from allocation_api.devstack import dev_json_path, settings_for_sandbox_urls
+    from allocation_api.store.embedded import start_embedded
+    from allocation_api.store.engine import create_engine, session_factory
+    from allocation_api.upstream import Upstreams
+
+    if not args.prison and not args.all:
+        print("allocation-api recalculate-handovers: give --prison X or --all", file=sys.stderr)
+        return 2
+    settings = _settings()
+    dev_stack = settings.missing_for_serve() and dev_json_path(settings).exists()
+    if dev_stack:
+        urls = orjson.loads(dev_json_path(settings).read_bytes())["sandbox"]
+        settings = settings_for_sandbox_urls(settings, urls, settings.database_url or "")
+    else:
+        missing = settings.missing_for_serve()
+        if missing:
+            print(
+                f"allocation-api recalculate-handovers: missing setting(s): {', '.join(missing)}",
+                file=sys.stderr,
+            )
+            return 2
+
+    async def run() -> dict[str, object]:
+        server = None
+        url = settings.database_url
+        if not url:
+            server, url = await start_embedded(settings.data_dir)
+        engine = create_engine(url)
+        try:
+            async with await Upstreams.open(settings) as upstreams:
+                report = await recalculate_handovers(
+                    UnitOfWork(session_factory(engine)),
+                    upstreams,
+                    prisons=args.prison or (),
+                    everything=args.all,
+                    progress=terminal_progress(),
+                )
+        finally:
+            await engine.dispose()
+            if server is not None:
+                server.stop()
+        return report.as_dict()
+
+    result = asyncio.run(run())
+    print(orjson.dumps(result).decode())
+    return 1 if result["failed"] else 0
+
+
 def cmd_purge_idempotency_keys(args: argparse.Namespace) -> int:
     """Delete idempotency keys older than the retention now (what `serve` does hourly);
     safe beside running replicas. Prints {"deleted": n, "batches": n, "retentionDays": d}."""
@@ -424,6 +483,16 @@ def parser() -> argparse.ArgumentParser:
         "reconcile", help="deallocate released / transferred / out-of-scope prisoners"
     ).set_defaults(func=cmd_reconcile)
 
+    recalc = sub.add_parser(
+        "recalculate-handovers", help="recalculate the stored handover dates of prisons"
+    )
+    scope = recalc.add_mutually_exclusive_group()
+    scope.add_argument("--prison", action="append", default=None, help="prison code (repeatable)")
+    scope.add_argument(
+        "--all", action="store_true", help="every prison and prisoner the store knows"
+    )
+    recalc.set_defaults(func=cmd_recalculate_handovers)
+
     sub.add_parser(
         "purge-idempotency-keys", help="delete idempotency keys older than the retention"
     ).set_defaults(func=cmd_purge_idempotency_keys)
@@ -448,7 +517,9 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-QUIET_COMMANDS = frozenset({"token", "export-schema", "purge-idempotency-keys", "schema-check"})
+QUIET_COMMANDS = frozenset(
+    {"token", "export-schema", "purge-idempotency-keys", "recalculate-handovers", "schema-check"}
+)
 """Commands whose stdout is their product: only warnings go to the log."""
 
 CHATTY_LOGGERS = ("pgserver", "alembic.runtime.plugins", "alembic.runtime.migration")

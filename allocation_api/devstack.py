@@ -49,14 +49,21 @@ def dev_json_path(settings: Settings) -> Path:
 
 
 def settings_for_sandbox(settings: Settings, sandbox: Sandbox, database_url: str) -> Settings:
+    return settings_for_sandbox_urls(settings, sandbox.urls, database_url)
+
+
+def settings_for_sandbox_urls(
+    settings: Settings, urls: dict[str, str], database_url: str
+) -> Settings:
+    """Settings that reach the sandbox at `urls` (a running dev stack's `dev.json`)."""
     return settings.model_copy(
         update={
             "mode": "dev",
-            "database_url": database_url,
-            "prisoner_search_url": sandbox.urls["prisoner-search"],
-            "prison_api_url": sandbox.urls["prison-api"],
-            "nomis_user_roles_url": sandbox.urls["nomis-user-roles"],
-            "hmpps_auth_url": sandbox.urls["hmpps-auth"],
+            "database_url": database_url or None,
+            "prisoner_search_url": urls["prisoner-search"],
+            "prison_api_url": urls["prison-api"],
+            "nomis_user_roles_url": urls["nomis-user-roles"],
+            "hmpps_auth_url": urls["hmpps-auth"],
             "client_id": SANDBOX_CLIENT_ID,
             "client_secret": SecretStr(SANDBOX_CLIENT_SECRET),
             "migrate_on_start": False,

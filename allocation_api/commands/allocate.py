@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from allocation_api.commands import checks
 from allocation_api.commands.actor import Actor, display_name
 from allocation_api.commands.allocation_change import Replay, change_allocation
+from allocation_api.commands.handover import recalculate_handover
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.errors import NotAllowed
 from allocation_api.resolvers.context import RequestContext
@@ -120,6 +121,7 @@ async def allocate_primary(
         row.message = command.message
         row.created_by_username = actor.username
         row.created_by_name = actor_name
+        await recalculate_handover(session, prisoner, reads.today)  # fresh NOMIS record
         return AllocationEvent(
             offender_no=offender_no,
             prison_code=prison,
@@ -184,6 +186,7 @@ async def allocate_secondary(
         row.secondary_pom_name = name
         row.created_by_username = actor.username
         row.created_by_name = actor_name
+        await recalculate_handover(session, prisoner, reads.today)  # fresh NOMIS record
         return AllocationEvent(
             offender_no=offender_no,
             prison_code=prison,

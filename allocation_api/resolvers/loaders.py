@@ -27,11 +27,13 @@ from allocation_api.keyed_once import KeyedOnce
 from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.store import repositories as repo
+from allocation_api.store.handovers import handovers_by_offender_nos
 from allocation_api.store.owned_records import OwnedRecord, owned_records_by_offender_nos
 from allocation_api.store.read_pool import Reader
 from allocation_api.store.views import (
     AllocationEventView,
     AllocationView,
+    CalculatedHandoverView,
     CaseInformationView,
     PomDetailView,
 )
@@ -131,6 +133,10 @@ class Loaders:
         self.owned_by_offender_no: DataLoader[str, OwnedRecord] = DataLoader(
             load_fn=self.owned_records
         )
+        self.stored_handover_by_offender_no: DataLoader[str, CalculatedHandoverView | None] = (
+            DataLoader(load_fn=_one_per_key(reader, handovers_by_offender_nos))
+        )
+        """The stored handover (`calculated_handover`) by prisoner: ONE statement per batch."""
         self.events_by_offender_no: DataLoader[str, list[AllocationEventView]] = _many_per_key(
             "events_by_offender_no", reader, repo.events_by_offender_nos
         )

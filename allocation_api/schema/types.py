@@ -145,11 +145,15 @@ def handover_of(ctx: RequestContext, node: Prisoner) -> Handover | Awaitable[Han
     owned = node.owned
     if owned is None:
         return _handover(ctx, node)
-    return handover(prisoner_resolvers.known_handover_result(ctx, _record(node), owned))
+    record = _record(node)
+    return handover(
+        prisoner_resolvers.known_handover_result(ctx, record, owned), record.prisonerNumber
+    )
 
 
 async def _handover(ctx: RequestContext, node: Prisoner) -> Handover | None:
-    return handover(await prisoner_resolvers.handover_result(ctx, _record(node)))
+    record = _record(node)
+    return handover(await prisoner_resolvers.handover_result(ctx, record), record.prisonerNumber)
 
 
 def responsibility_of(

@@ -42,6 +42,7 @@ from allocation_api.store.enums import (
     PomStatus,
     PomType,
     ProbationService,
+    Responsibility,
     ResponsibilityOverride,
     Tier,
 )
@@ -335,3 +336,25 @@ class AllocationEventView:
             *_choice(tier, pom_type, reasons),
             *row[14:],
         )
+
+
+_RESPONSIBILITY = _members(Responsibility)
+
+
+@view_of(tables.CalculatedHandover)
+@dataclass(slots=True)
+class CalculatedHandoverView:
+    offender_no: str
+    start_date: dt.date | None
+    handover_date: dt.date | None
+    responsibility: Responsibility
+    reason: str
+    last_calculated_at: dt.datetime
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> CalculatedHandoverView:
+        """From the table's columns in field order (asyncpg decodes the types)."""
+        no, start, handover, responsibility = row[:4]
+        return cls(no, start, handover, _RESPONSIBILITY[responsibility], *row[4:])
