@@ -65,6 +65,8 @@ log = logging.getLogger("allocation_api.graphql")
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 JSON_TYPES = (JSON, GRAPHQL_RESPONSE)
+SAFE_METHODS = ("GET", "HEAD")
+"""Read over the URL; Starlette answers HEAD on every GET route."""
 GET_CACHE_HEADERS = {"Cache-Control": "private, no-store", "Vary": "Authorization, Accept"}
 """Answers to GET carry the caller's data: no shared cache may keep or mix them."""
 RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
@@ -287,7 +289,7 @@ class GraphQLEndpoint:
                     store_calls=counter.store,
                 )
         response.headers["x-request-id"] = request_id
-        if request.method == "GET":
+        if request.method in SAFE_METHODS:
             response.headers.update(GET_CACHE_HEADERS)
         return response
 
@@ -314,7 +316,7 @@ class GraphQLEndpoint:
                     "NOT_ACCEPTABLE",
                 )
             media = accepted
-            if request.method == "GET":
+            if request.method in SAFE_METHODS:
                 parsed = _from_url(request)
             else:
                 sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -329,7 +331,7 @@ class GraphQLEndpoint:
                 query = self.persisted.get(parsed.persisted_hash)
                 if query is None:
                     raise _RequestError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
-            if request.method == "GET" and _mutation_over_get(query, parsed.operation_name):
+            if request.method in SAFE_METHODS and _mutation_over_get(query, parsed.operation_name):
                 return json_response(
                     request_error(
                         "Mutations are not run over GET: send them as POST", "METHOD_NOT_ALLOWED"
