@@ -494,3 +494,13 @@ async def test_other_methods_are_405(api: RunningApi) -> None:
         assert response.status == 405
         assert "GET" in response.headers["Allow"]
         assert "POST" in response.headers["Allow"]
+
+
+async def test_head_is_read_like_get(api: RunningApi) -> None:
+    """HEAD (which Starlette answers on GET routes) reads its parameters from the URL like
+    GET, with GET's status and headers and no body (RFC 9110, as the spec requires)."""
+    status, headers, body = await call(api, "HEAD", params={"query": TYPENAME})
+    assert status == 200
+    assert headers["Content-Type"] == f"{GQL}; charset=utf-8"
+    assert headers["Cache-Control"] == "private, no-store"
+    assert body == b""
