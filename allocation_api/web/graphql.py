@@ -249,11 +249,12 @@ def _request(query: Any, variables: Any, operation_name: Any, extensions: Any) -
     return GraphQLRequest(query, variables, operation_name, digest)
 
 
-def _mutation_over_get(query: str, operation_name: str | None) -> bool:
+def _mutation_over_get(query: str, operation_name: str | None, max_tokens: int) -> bool:
     """Whether the operation GET would run is a mutation; a document that does not
-    parse, or names no single operation, is left to execution to report."""
+    parse (within the token limit), or names no single operation, is left to
+    execution to report."""
     try:
-        operation = get_operation_ast(parse(query), operation_name)
+        operation = get_operation_ast(parse(query, max_tokens=max_tokens), operation_name)
     except GraphQLError:
         return False
     return operation is not None and operation.operation != OperationType.QUERY
@@ -331,7 +332,9 @@ class GraphQLEndpoint:
                 query = self.persisted.get(parsed.persisted_hash)
                 if query is None:
                     raise _RequestError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
-            if request.method in SAFE_METHODS and _mutation_over_get(query, parsed.operation_name):
+            if request.method in SAFE_METHODS and _mutation_over_get(
+                query, parsed.operation_name, settings.max_tokens
+            ):
                 return json_response(
                     request_error(
                         "Mutations are not run over GET: send them as POST", "METHOD_NOT_ALLOWED"
