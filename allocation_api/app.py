@@ -44,6 +44,7 @@ from allocation_api.web.graphiql import STATIC_DIR, graphiql_page
 from allocation_api.web.graphql import GraphQLEndpoint, json_response
 from allocation_api.web.metrics import Metrics
 from allocation_api.web.observe import ObserveRequests
+from allocation_api.web.persisted import PersistedQueries
 
 log = logging.getLogger("allocation_api")
 
@@ -138,7 +139,7 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
     """The ASGI app. `dev_token` pre-fills GraphiQL's Authorization header (dev only)."""
     schema = build_schema(settings)
     metrics = Metrics()
-    endpoint = GraphQLEndpoint(schema, metrics)
+    endpoint = GraphQLEndpoint(schema, metrics, PersistedQueries(settings.apq_cache_size))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -162,15 +163,16 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
             yield
 
     async def graphql(request: Request) -> Response:
-        if request.method == "POST":
-            return await endpoint.handle(request)
-        if settings.is_dev and "text/html" in request.headers.get("accept", ""):
+        # A browser opening the URL (HTML wanted, no GraphQL parameters) gets GraphiQL
+        # in dev; every other GET or POST is a GraphQL-over-HTTP request.
+        if (
+            request.method == "GET"
+            and settings.is_dev
+            and "text/html" in request.headers.get("accept", "")
+            and not {"query", "extensions"} & set(request.query_params)
+        ):
             return graphiql_page(request, dev_token)
-        return json_response(
-            request_error("Send GraphQL requests as POST application/json", "METHOD_NOT_ALLOWED"),
-            405,
-            {"Allow": "POST"},
-        )
+        return await endpoint.handle(request)
 
     routes: list[Route | Mount] = [
         Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),

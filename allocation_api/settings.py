@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     request_deadline_s: float = Field(25.0, gt=0)
     """Time one GraphQL request may take, from arrival: under a typical 30 s proxy timeout."""
     query_cache_size: int = Field(1000, ge=0)
+    apq_cache_size: int = Field(1000, ge=0)
+    """Automatic persisted queries kept per process (LRU, web/persisted.py); 0 stores none."""
     fast_execution: bool = True
     """Hot fields skip strawberry's per-field wrappers (schema/fast_execution.py); off = plain."""
     gc_gen0_threshold: int = Field(50_000, ge=0)

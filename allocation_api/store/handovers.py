@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +19,9 @@ import asyncpg
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from allocation_api import tracing
 from allocation_api.calls import count_store
-from allocation_api.store.read_pool import Reader
+from allocation_api.store.read_pool import Reader, statement_name
 from allocation_api.store.views import CalculatedHandoverView, column_count, columns
 
 __all__ = [
@@ -77,13 +79,24 @@ class SessionReader:
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         driver = await self._driver()
         count_store()
-        return await driver.fetch(sql, *args)  # type: ignore[no-any-return]
+        with _traced(sql):
+            return await driver.fetch(sql, *args)  # type: ignore[no-any-return]
 
     async def execute(self, sql: str, *args: Any) -> str:
         """Run one statement; the command tag (`DELETE 1`, ...)."""
         driver = await self._driver()
         count_store()
-        return await driver.execute(sql, *args)  # type: ignore[no-any-return]
+        with _traced(sql):
+            return await driver.execute(sql, *args)  # type: ignore[no-any-return]
+
+
+def _traced(sql: str) -> AbstractContextManager[object]:
+    """A statement span like the read pool's, on the write transaction's connection."""
+    return tracing.span(
+        statement_name(sql),
+        {"db.system": "postgresql", "db.statement": sql, "db.pool": "write"},
+        kind=tracing.SpanKind.CLIENT,
+    )
 
 
 async def handovers_by_offender_nos(

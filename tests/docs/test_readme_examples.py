@@ -101,7 +101,8 @@ async def dev_stack(sandbox: Sandbox) -> AsyncIterator[RunningApi]:
 def test_the_readme_has_its_examples() -> None:
     names = [example.name for example in graphql_examples()]
     assert names == ["FirstPage", "RecordCaseInformation", "Allocate"]
-    assert len(curl_examples()) == 1
+    (graphql_curl,) = [block for block in curl_examples() if "/graphql" in block]
+    assert "allocation-api token" in graphql_curl
     assert "A1234BC" not in README.read_text()
 
 
@@ -123,7 +124,7 @@ async def test_graphql_examples_run_without_errors(dev_stack: RunningApi) -> Non
     }
 
 
-async def _run_shell(script: str, data_dir: Path) -> dict[str, Any]:
+async def _run_shell(script: str, data_dir: Path) -> str:
     """`script` in bash from the checkout's root, the dev stack's data in `data_dir`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALLOCATION_API_")}
     env["ALLOCATION_API_DATA_DIR"] = str(data_dir)
@@ -139,23 +140,44 @@ async def _run_shell(script: str, data_dir: Path) -> dict[str, Any]:
     async with asyncio.timeout(120):
         out, err = await child.communicate()
     assert child.returncode == 0, err.decode()
-    answer: dict[str, Any] = orjson.loads(out)
-    return answer
+    return out.decode()
 
 
-async def test_curl_example_runs_verbatim(
+STATUS = "__README_STATUS__"
+# Defined before a block runs, so that the block runs verbatim while every curl in
+# it reports its HTTP status after its body.
+CURL_STATUS = f"curl() {{ command curl -w '\\n{STATUS}%{{http_code}}\\n' \"$@\"; }}\n"
+
+
+def _answers(output: str) -> list[tuple[int, str]]:
+    """(status, body) of each curl in a block's output, in order."""
+    parts = re.split(rf"\n{STATUS}(\d{{3}})\n", output)
+    return [(int(parts[i + 1]), parts[i]) for i in range(0, len(parts) - 1, 2)]
+
+
+async def test_curl_examples_run_verbatim(
     dev_stack: RunningApi, sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    """The shell block from the checkout's root: `allocation-api token` finds the running
-    stack through its `dev.json`, and curl gets an answer without errors."""
+    """Every shell block with curl, from the checkout's root: `allocation-api token` finds
+    the running stack through its `dev.json`, and every request is answered 2xx (a
+    GraphQL answer without errors)."""
     (tmp_path / "dev.json").write_bytes(
         orjson.dumps({"api": dev_stack.url, "sandbox": sandbox.urls})
     )
     host_port = dev_stack.url.removeprefix("http://")
     for block in curl_examples():
-        answer = await _run_shell(block.replace("localhost:8000", host_port), tmp_path)
-        assert "errors" not in answer, answer
-        assert answer["data"]["prison"]["name"], answer
+        output = await _run_shell(
+            CURL_STATUS + block.replace("localhost:8000", host_port), tmp_path
+        )
+        answers = _answers(output)
+        assert answers, f"{block}: no request made"
+        for status, body in answers:
+            assert 200 <= status < 300, f"{block}: {status} {body}"
+            assert body.strip(), f"{block}: empty answer"
+            if "/graphql" in block:
+                answer = orjson.loads(body)
+                assert "errors" not in answer, answer
+                assert answer["data"]["prison"]["name"], answer
 
 
 async def test_dev_banner_commands_run_as_printed(
@@ -171,7 +193,7 @@ async def test_dev_banner_commands_run_as_printed(
     commands = printed[start : start + 2]
     assert commands[0] == "export TOKEN=$(.venv/bin/allocation-api token)"
     assert commands[1].startswith(f"curl -s {dev_stack.url}/graphql ")
-    answer = await _run_shell("\n".join(commands), tmp_path)
+    answer = orjson.loads(await _run_shell("\n".join(commands), tmp_path))
     assert "errors" not in answer, answer
     assert answer["data"]["prison"]["name"], answer
 
