@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from allocation_api import health
+from allocation_api import __version__, health
 from allocation_api.auth.errors import JwksUnavailable
 from allocation_api.auth.jwks import JwksCache
 from allocation_api.auth.verify import TokenVerifier
@@ -37,12 +37,16 @@ from allocation_api.store.idempotency import purge_periodically
 from allocation_api.store.migrate import run_migrations
 from allocation_api.store.read_pool import ReadPool
 from allocation_api.upstream import Upstreams
+from allocation_api.web import rest
 from allocation_api.web.errors import request_error
 from allocation_api.web.graphiql import STATIC_DIR, graphiql_page
 from allocation_api.web.graphql import GraphQLEndpoint, json_response
 from allocation_api.web.metrics import Metrics
+from allocation_api.web.openapi import OpenApiEndpoints
 
 log = logging.getLogger("allocation_api")
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def jwks_url(settings: Settings) -> str:
@@ -166,8 +170,20 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
             {"Allow": "POST"},
         )
 
+    # Every REST endpoint, served and published in /v3/api-docs together
+    # (web/rest.py: add another module's `RestRoute`s to this one tuple).
+    rest_routes = rest.routes(metrics)
+    openapi = OpenApiEndpoints(rest_routes, version=__version__)
+
     routes: list[Route | Mount] = [
         Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),
+        # Every method reaches the endpoint, which answers 405 in the contract's JSON.
+        *(
+            Route(r.path, r.endpoint, methods=_ALL_METHODS, name=r.operation_id)
+            for r in rest_routes
+        ),
+        Route("/v3/api-docs", openapi.docs, methods=["GET"]),
+        Route("/swagger-ui.html", openapi.page, methods=["GET"]),
         Route("/health", health.health),
         Route("/health/ping", health.ping),
         Route("/health/liveness", health.liveness),
