@@ -40,7 +40,7 @@ BUDGETS = {
     "pom": DEFAULTS.cost_budget_pom,
     "client": DEFAULTS.cost_budget_client,
 }
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 BOMB = """{ pom(staffId: 485001, prisonCode: "LEI") { caseload(first: 100) { nodes {
   primaryPom { caseload(first: 100) { nodes {

@@ -158,7 +158,7 @@ async def test_permission_matrix(api: RunningApi, path: str) -> None:
         (None, 401),
         ("not-a-jwt", 401),
         (forged, 401),
-        (await api.token("SPO_MULTI", ("ROLE_ALLOC_MGR",), (PRISON,)), 403),
+        (await api.token("REST_SPO", ("ROLE_ALLOC_MGR",), (PRISON,)), 403),
         (await api.token("REST_READER", (ROLE,), (PRISON,)), 403),  # a user token with the role
         (await client_token(api, "ROLE_ALLOC_MGR"), 403),
         (await client_token(api), 200),
