@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from allocation_api import health
+from allocation_api import __version__, health
 from allocation_api.auth.errors import JwksUnavailable
 from allocation_api.auth.jwks import JwksCache
 from allocation_api.auth.verify import TokenVerifier
@@ -38,15 +38,18 @@ from allocation_api.store.idempotency import purge_periodically
 from allocation_api.store.migrate import run_migrations
 from allocation_api.store.read_pool import ReadPool
 from allocation_api.upstream import Upstreams
-from allocation_api.web import handovers, subject_access
+from allocation_api.web import handovers, rest, subject_access
 from allocation_api.web.errors import request_error
 from allocation_api.web.graphiql import STATIC_DIR, graphiql_page
 from allocation_api.web.graphql import GraphQLEndpoint, json_response
 from allocation_api.web.metrics import Metrics
 from allocation_api.web.observe import ObserveRequests
+from allocation_api.web.openapi import OpenApiEndpoints
 from allocation_api.web.persisted import PersistedQueries
 
 log = logging.getLogger("allocation_api")
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def jwks_url(settings: Settings) -> str:
@@ -174,21 +177,26 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
             return graphiql_page(request, dev_token)
         return await endpoint.handle(request)
 
+    # Every REST endpoint, served and published in /v3/api-docs together
+    # (web/rest.py: add another module's `RestRoute`s to this one tuple).
+    rest_routes = (*rest.routes(metrics), *handovers.routes(), *subject_access.routes())
+    openapi = OpenApiEndpoints(rest_routes, version=__version__)
+
     routes: list[Route | Mount] = [
         Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),
+        # Every method reaches the endpoint, which answers 405 in the contract's JSON.
+        *(
+            Route(r.path, r.endpoint, methods=_ALL_METHODS, name=r.operation_id)
+            for r in rest_routes
+        ),
+        Route("/v3/api-docs", openapi.docs, methods=["GET"]),
+        Route("/swagger-ui.html", openapi.page, methods=["GET"]),
         Route("/health", health.health),
         Route("/health/ping", health.ping),
         Route("/health/liveness", health.liveness),
         Route("/health/readiness", health.readiness),
         Route("/info", health.info),
         Route("/metrics", metrics.endpoint),
-        Route("/api/handovers/{nomsNumber}", handovers.handover, methods=handovers.ALL_METHODS),
-        Route(
-            "/subject-access-request/template",
-            subject_access.template,
-            methods=handovers.ALL_METHODS,
-        ),
-        Route("/subject-access-request", subject_access.report, methods=handovers.ALL_METHODS),
     ]
     if settings.is_dev:
         routes.append(

@@ -32,12 +32,13 @@ from starlette.responses import Response
 from allocation_api import calls
 from allocation_api.auth import policy
 from allocation_api.auth.errors import JwksUnavailable
-from allocation_api.auth.identity import Identity
+from allocation_api.auth.identity import ROLE_VIEW_POM_ALLOCATIONS, Identity
 from allocation_api.auth.verify import bearer_token
 from allocation_api.errors import AllocationApiError, Unauthenticated
 from allocation_api.resolvers.context import Services
 from allocation_api.rules.responsibility import Responsibility
 from allocation_api.store.handovers import PublishedHandover, published_handover
+from allocation_api.web.rest import RestRoute
 
 log = logging.getLogger(__name__)
 
@@ -153,3 +154,25 @@ async def _handover(request: Request, services: Services) -> Response:
     if found is None:
         return status_error(404, "Not found")
     return json_body(handover_body(found), 200)
+
+
+def routes() -> tuple[RestRoute, ...]:
+    """`/api/handovers/{nomsNumber}` for the app's REST registry (served and published)."""
+    return (
+        RestRoute(
+            path="/api/handovers/{nomsNumber}",
+            endpoint=handover,
+            operation_id="getHandover",
+            summary="The prisoner's stored handover dates and who is responsible",
+            tag="handover",
+            responses={
+                200: (HandoverResponse, "The stored handover"),
+                400: (StatusError, "Malformed prisoner number"),
+                401: (StatusError, "Missing or invalid bearer token"),
+                403: (StatusError, f"Not a client token with {ROLE_VIEW_POM_ALLOCATIONS}"),
+                404: (StatusError, "No handover calculated and stored for this prisoner"),
+                405: (StatusError, "Method other than GET"),
+                503: (StatusError, "The store or the sign-in service failed"),
+            },
+        ),
+    )

@@ -58,6 +58,7 @@ from allocation_api.store.views import (
     ResponsibilityOverrideView,
 )
 from allocation_api.web.handovers import NOMS_NUMBER, READ_METHODS, calls_header, verified
+from allocation_api.web.rest import RestRoute
 
 log = logging.getLogger(__name__)
 
@@ -576,3 +577,60 @@ __all__: list[str] = [
     "subject_access_content",
     "template",
 ]
+
+
+def _query(name: str, description: str, fmt: str | None = None) -> dict[str, object]:
+    schema: dict[str, object] = {"type": "string"}
+    if fmt is not None:
+        schema["format"] = fmt
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+def routes() -> tuple[RestRoute, ...]:
+    """The subject access endpoints for the app's REST registry (served and published)."""
+    refusals: dict[int, tuple[type[BaseModel] | None, str]] = {
+        401: (SarError, "Missing or invalid bearer token (errorCode 1)"),
+        403: (SarError, f"Not a token with {ROLE_SAR_DATA_ACCESS} (errorCode 5)"),
+        405: (SarError, "Method other than GET"),
+    }
+    return (
+        RestRoute(
+            path="/subject-access-request",
+            endpoint=report,
+            operation_id="getSubjectAccessRequest",
+            summary="Everything held about a prisoner, for the national subject access service",
+            tag="subject-access-request",
+            role=ROLE_SAR_DATA_ACCESS,
+            parameters=(
+                _query("prn", "Prisoner number (NOMS number)"),
+                _query("crn", "Probation case reference (not this service's identifier)"),
+                _query("fromDate", "Earliest date of a record to include", "date"),
+                _query("toDate", "Latest date of a record to include", "date"),
+            ),
+            responses={
+                200: (SarResponse, "What is held"),
+                204: (None, "Nothing is held about the prisoner"),
+                209: (SarError, "Only a crn was given (errorCode 3)"),
+                210: (SarError, "A date does not parse (errorCode 4)"),
+                400: (SarError, "Both prn and crn, or neither (errorCode 2)"),
+                **refusals,
+                503: (SarError, "The store or the sign-in service failed"),
+            },
+        ),
+        RestRoute(
+            path="/subject-access-request/template",
+            endpoint=template,
+            operation_id="getSubjectAccessRequestTemplate",
+            summary="The Mustache template the national service renders the answer with",
+            tag="subject-access-request",
+            role=ROLE_SAR_DATA_ACCESS,
+            responses={200: (None, "The template"), **refusals},
+            text_responses={200: "text/plain"},
+        ),
+    )
