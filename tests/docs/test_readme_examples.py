@@ -101,9 +101,13 @@ async def dev_stack(sandbox: Sandbox) -> AsyncIterator[RunningApi]:
 def test_the_readme_has_its_examples() -> None:
     names = [example.name for example in graphql_examples()]
     assert names == ["FirstPage", "RecordCaseInformation", "Allocate"]
-    (graphql_curl,) = [block for block in curl_examples() if "/graphql" in block]
-    assert "allocation-api token" in graphql_curl
-    assert "A1234BC" not in README.read_text()
+    graphql_curls = [block for block in curl_examples() if "localhost:8000/graphql" in block]
+    assert graphql_curls
+    assert all("allocation-api token" in block for block in graphql_curls)
+    # No example names a prisoner the sandbox does not have.
+    for example in graphql_examples():
+        assert "A1234BC" not in example.document + str(example.variables)
+    assert not any("A1234BC" in block for block in curl_examples())
 
 
 async def test_graphql_examples_run_without_errors(dev_stack: RunningApi) -> None:
@@ -124,8 +128,9 @@ async def test_graphql_examples_run_without_errors(dev_stack: RunningApi) -> Non
     }
 
 
-async def _run_shell(script: str, data_dir: Path) -> str:
-    """`script` in bash from the checkout's root, the dev stack's data in `data_dir`."""
+async def _run_shell(script: str, data_dir: Path) -> tuple[str, str]:
+    """`script` in bash from the checkout's root, the dev stack's data in `data_dir`:
+    (stdout, stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALLOCATION_API_")}
     env["ALLOCATION_API_DATA_DIR"] = str(data_dir)
     child = await asyncio.create_subprocess_exec(
@@ -140,44 +145,38 @@ async def _run_shell(script: str, data_dir: Path) -> str:
     async with asyncio.timeout(120):
         out, err = await child.communicate()
     assert child.returncode == 0, err.decode()
-    return out.decode()
+    return out.decode(), err.decode()
 
 
 STATUS = "__README_STATUS__"
 # Defined before a block runs, so that the block runs verbatim while every curl in
-# it reports its HTTP status after its body.
-CURL_STATUS = f"curl() {{ command curl -w '\\n{STATUS}%{{http_code}}\\n' \"$@\"; }}\n"
-
-
-def _answers(output: str) -> list[tuple[int, str]]:
-    """(status, body) of each curl in a block's output, in order."""
-    parts = re.split(rf"\n{STATUS}(\d{{3}})\n", output)
-    return [(int(parts[i + 1]), parts[i]) for i in range(0, len(parts) - 1, 2)]
+# it (pipelines and command substitutions included) reports its HTTP status on
+# stderr, out of the way of what the block does with the body.
+CURL_STATUS = f"curl() {{ command curl -w '%{{stderr}}{STATUS}%{{http_code}}\\n' \"$@\"; }}\n"
 
 
 async def test_curl_examples_run_verbatim(
     dev_stack: RunningApi, sandbox: Sandbox, tmp_path: Path
 ) -> None:
     """Every shell block with curl, from the checkout's root: `allocation-api token` finds
-    the running stack through its `dev.json`, and every request is answered 2xx (a
-    GraphQL answer without errors)."""
+    the running stack through its `dev.json`, every request is answered 2xx, and the
+    GraphQL example answers without errors."""
     (tmp_path / "dev.json").write_bytes(
         orjson.dumps({"api": dev_stack.url, "sandbox": sandbox.urls})
     )
     host_port = dev_stack.url.removeprefix("http://")
     for block in curl_examples():
-        output = await _run_shell(
+        out, err = await _run_shell(
             CURL_STATUS + block.replace("localhost:8000", host_port), tmp_path
         )
-        answers = _answers(output)
-        assert answers, f"{block}: no request made"
-        for status, body in answers:
-            assert 200 <= status < 300, f"{block}: {status} {body}"
-            assert body.strip(), f"{block}: empty answer"
-            if "/graphql" in block:
-                answer = orjson.loads(body)
-                assert "errors" not in answer, answer
-                assert answer["data"]["prison"]["name"], answer
+        statuses = [int(s) for s in re.findall(rf"{STATUS}(\d{{3}})", err)]
+        assert len(statuses) == block.count("curl "), f"{block}: {err}"
+        assert all(200 <= status < 300 for status in statuses), f"{block}: {statuses} {out}"
+        assert out.strip(), f"{block}: nothing printed"
+        if block.lstrip().startswith("export TOKEN"):
+            answer = orjson.loads(out)
+            assert "errors" not in answer, answer
+            assert answer["data"]["prison"]["name"], answer
 
 
 async def test_dev_banner_commands_run_as_printed(
@@ -193,7 +192,8 @@ async def test_dev_banner_commands_run_as_printed(
     commands = printed[start : start + 2]
     assert commands[0] == "export TOKEN=$(.venv/bin/allocation-api token)"
     assert commands[1].startswith(f"curl -s {dev_stack.url}/graphql ")
-    answer = orjson.loads(await _run_shell("\n".join(commands), tmp_path))
+    out, _ = await _run_shell("\n".join(commands), tmp_path)
+    answer = orjson.loads(out)
     assert "errors" not in answer, answer
     assert answer["data"]["prison"]["name"], answer
 
