@@ -30,6 +30,7 @@ from tests.auth.conftest import FakeClock
 from tests.auth.keyring import claims, public_jwk, rsa_key, sign
 from tests.auth.signin import JWKS_PATH, SignIn
 
+
 def _cache(
     signin: SignIn,
     http: aiohttp.ClientSession,
