@@ -268,8 +268,9 @@ class UpstreamHttp:
         *,
         params: Params | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        """GET `path` and return the decoded JSON body (None for 204 / empty)."""
+    ) -> object:
+        """GET `path` and return the decoded JSON body (None for 204 / empty), for the
+        caller to validate."""
         return (await self.get_json_response(path, params=params, headers=headers)).body
 
     async def get_json_bytes(
@@ -309,7 +310,7 @@ class UpstreamHttp:
         *,
         params: Params | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> object:
         """POST a JSON body to a read-only endpoint in `READ_ONLY_POSTS` and decode the answer."""
         request = _Request(
             "POST",
@@ -327,7 +328,7 @@ class UpstreamHttp:
         *,
         params: Params | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> object:
         """POST a form to a read-only endpoint (the token endpoint) and decode the answer."""
         all_headers = dict(headers or {})
         all_headers["Content-Type"] = "application/x-www-form-urlencoded"
