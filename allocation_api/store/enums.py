@@ -19,6 +19,8 @@ from allocation_api.rules.responsibility import Responsibility, ResponsibilityOv
 from allocation_api.rules.vocabulary import (
     AllocationEventType,
     AllocationTrigger,
+    CaseEventKind,
+    FactSource,
     OverrideResponsibilityReason,
     PomStatus,
     ProbationService,
@@ -28,7 +30,9 @@ from allocation_api.rules.vocabulary import (
 __all__ = [
     "AllocationEventType",
     "AllocationTrigger",
+    "CaseEventKind",
     "EarlyAllocationOutcome",
+    "FactSource",
     "OverrideReason",
     "OverrideResponsibilityReason",
     "PomStatus",

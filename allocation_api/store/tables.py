@@ -25,7 +25,9 @@ from allocation_api.store.column_types import EnumText
 from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
+    CaseEventKind,
     EarlyAllocationOutcome,
+    FactSource,
     OverrideReason,
     OverrideResponsibilityReason,
     PomStatus,
@@ -330,3 +332,35 @@ class CalculatedHandover(SQLModel, table=True):
     last_calculated_at: datetime = _timestamp()
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+
+
+class CaseEvent(SQLModel, table=True):
+    """One change to a prisoner's case other than the allocation: an append-only log.
+
+    Every command that changes an owned case fact (case information, an
+    override, a parole review, an early allocation assessment, a VLO contact,
+    a checklist task, the release clean-up) appends one row in its own
+    transaction (`store/writes.append_case_event`). `detail` holds what the
+    change set, as the command's JSON (field names in camelCase, dates as
+    ISO strings); `source` says whose fact it is (a person, probation's
+    record, or this service). Read newest first beside `allocation_event`
+    for the merged case history.
+    """
+
+    __tablename__ = "case_event"
+    __table_args__ = (sa.Index("ix_case_event_offender_no_id", "offender_no", "id"),)
+
+    id: int | None = _identity()
+    offender_no: str = _offender_no()
+    kind: CaseEventKind = _enum(CaseEventKind, nullable=False)
+    source: FactSource = _enum(FactSource, nullable=False)
+    prison_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(3)))
+    detail: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=sa.Column(
+            pg.JSONB(none_as_null=True), nullable=False, server_default=sa.text("'{}'::jsonb")
+        ),
+    )
+    created_by_username: str | None = _text()
+    created_by_name: str | None = _text()
+    created_at: datetime = _timestamp()

@@ -63,6 +63,7 @@ _OWNED_TABLES = (
     "early_allocation",
     "idempotency_key",
     "calculated_handover",
+    "case_event",
 )
 
 
