@@ -99,3 +99,12 @@ class FactSource(StrEnum):
     USER = "USER"
     PROBATION = "PROBATION"
     SYSTEM = "SYSTEM"
+
+
+class RoshLevel(StrEnum):
+    """Risk of serious harm, as probation's record states it."""
+
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    VERY_HIGH = "VERY_HIGH"

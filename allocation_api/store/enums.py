@@ -24,6 +24,7 @@ from allocation_api.rules.vocabulary import (
     OverrideResponsibilityReason,
     PomStatus,
     ProbationService,
+    RoshLevel,
     Tier,
 )
 
@@ -40,5 +41,6 @@ __all__ = [
     "ProbationService",
     "Responsibility",
     "ResponsibilityOverride",
+    "RoshLevel",
     "Tier",
 ]

@@ -33,6 +33,7 @@ from allocation_api.store.enums import (
     PomStatus,
     PomType,
     ProbationService,
+    RoshLevel,
     Tier,
 )
 
@@ -178,7 +179,13 @@ class AllocationEvent(SQLModel, table=True):
 
 
 class CaseInformation(SQLModel, table=True):
-    """Case facts recorded for one prisoner; a NULL tier or MAPPA level means unknown."""
+    """Case facts recorded for one prisoner; a NULL tier or MAPPA level means unknown.
+
+    Probation owns most of these (DOMAIN.md): `imported_at` is when the
+    probation record was last read into this row (NULL: never, the row was
+    typed in). ROSH level and start date, enhanced resourcing and the active
+    VLO flag come from the same record; NULL enhanced resourcing is unknown.
+    """
 
     __tablename__ = "case_information"
 
@@ -195,6 +202,14 @@ class CaseInformation(SQLModel, table=True):
     com_email: str | None = _text(254)
     team_name: str | None = _text(200)
     ldu_code: str | None = _text(20)
+    rosh_level: RoshLevel | None = _enum(RoshLevel)
+    rosh_start_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    enhanced_resourcing: bool | None = _flag()
+    active_vlo: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.text("false")),
+    )
+    imported_at: datetime | None = _timestamp(nullable=True)
     updated_by_username: str | None = _text()
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()

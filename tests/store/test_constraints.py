@@ -145,6 +145,7 @@ REJECTED: list[tuple[str, dict[str, Any], str]] = [
     ("early_allocation", {"outcome": "MAYBE"}, "ck_early_allocation_outcome"),
     ("early_allocation", {"offender_no": "AA234BC"}, "ck_early_allocation_offender_no"),
     ("idempotency_key", {"key": ""}, "ck_idempotency_key_key"),
+    ("case_information", {"rosh_level": "SEVERE"}, "ck_case_information_rosh_level"),
     ("case_event", {"kind": "OVERRIDE_CHANGED"}, "ck_case_event_kind"),
     ("case_event", {"source": "NDELIUS"}, "ck_case_event_source"),
     ("case_event", {"offender_no": "A1234B"}, "ck_case_event_offender_no"),
@@ -272,6 +273,7 @@ ENUM_COLUMNS: list[tuple[str, str, type[StrEnum], Callable[[str], Any]]] = [
     ("responsibility_override", "reason", enums.OverrideResponsibilityReason, str),
     ("early_allocation", "outcome", enums.EarlyAllocationOutcome, str),
     ("case_event", "kind", enums.CaseEventKind, str),
+    ("case_information", "rosh_level", enums.RoshLevel, str),
     ("case_event", "source", enums.FactSource, str),
 ]
 
