@@ -15,7 +15,10 @@ its version bumped and its history event appended, exactly like a user's
 change. It is idempotent: a second run finds nothing to do. It is run by
 `allocation-api reconcile` (e.g. from a Kubernetes CronJob every few
 minutes); the real service reacts to domain events instead, which is a
-transport detail on top of the same rules.
+transport detail on top of the same rules. A release also clears the
+released sentence's owned facts in the same transaction
+(`release_cleanup.clear_released_sentence`): a returning prisoner starts
+clean, with the allocation history kept.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.commands.actor import SYSTEM_USER
 from allocation_api.commands.deallocate import deallocate_locked
-from allocation_api.commands.handover import recalculate_handover, remove_handover
+from allocation_api.commands.handover import recalculate_handover
+from allocation_api.commands.release_cleanup import clear_released_sentence
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.resolvers.context import today_in_london
 from allocation_api.rules.eligibility import IN_SCOPE_LEGAL_STATUSES
@@ -89,16 +93,19 @@ def change_for(row: Allocation, prisoner: Prisoner | None) -> Change | None:
     return None
 
 
-async def _refresh_handover(
-    session: AsyncSession, change: Change, prisoner: Prisoner | None
+async def _refresh_owned_facts(
+    session: AsyncSession,
+    change: Change,
+    prison_code: str,
+    offender_no: str,
+    prisoner: Prisoner | None,
 ) -> None:
-    """A release deletes the stored handover; a transfer or legal status change
-    recalculates it from the record that caused it (`commands/handover.py`)."""
-    if prisoner is None:
-        return
+    """A release clears the released sentence's facts, stored handover included
+    (`release_cleanup.py`); a transfer or legal status change recalculates the
+    stored handover from the record that caused it (`commands/handover.py`)."""
     if change.trigger == Trigger.OFFENDER_RELEASED:
-        await remove_handover(session, prisoner.prisonerNumber)
-    else:
+        await clear_released_sentence(session, offender_no, prison_code)
+    elif prisoner is not None:
         await recalculate_handover(session, prisoner, today_in_london())
 
 
@@ -111,6 +118,7 @@ async def _apply(uow: UnitOfWork, offender_no: str, prisoner: Prisoner | None) -
         change = change_for(locked, prisoner)
         if change is None:
             return None
+        released_from = locked.prison_code
         await deallocate_locked(
             session,
             locked,
@@ -121,7 +129,7 @@ async def _apply(uow: UnitOfWork, offender_no: str, prisoner: Prisoner | None) -
             username=SYSTEM_USER,
             name=None,
         )
-        await _refresh_handover(session, change, prisoner)
+        await _refresh_owned_facts(session, change, released_from, offender_no, prisoner)
     uow.allocations_changed.add(offender_no)
     return change
 

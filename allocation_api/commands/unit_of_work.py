@@ -31,6 +31,8 @@ class UnitOfWork:
     """Prisoners whose allocation (and so its history) changed."""
     case_information_changed: set[str] = field(default_factory=set)
     """Prisoners whose case information changed."""
+    owned_changed: set[str] = field(default_factory=set)
+    """Prisoners whose other owned case facts (override, parole reviews) changed."""
     pom_details_changed: set[tuple[int, str]] = field(default_factory=set)
     """(staff id, prison) of POMs whose details (and so caseload) changed."""
 

@@ -1,7 +1,7 @@
 """Gather the owned facts the handover rules need for one prisoner.
 
 Case information (MAPPA, Wales), the responsibility override, parole reviews
-(THD of the latest review of the current sentence) and early allocation
+(the THD and latest completed outcome, `rules/parole.py`) and early allocation
 assessments come from the owned store through one batched loader, so a page of
 prisoners costs one statement in all, not one per prisoner or per kind.
 """
@@ -16,21 +16,24 @@ from allocation_api.rules.early_allocation import (
     counts_as_early_allocation,
 )
 from allocation_api.rules.handover import OwnedFacts
+from allocation_api.rules.parole import ParoleReviewFacts, parole_facts
 from allocation_api.rules.responsibility import ResponsibilityOverride
 from allocation_api.store.owned_records import OwnedRecord
 from allocation_api.store.views import ParoleReviewView
 from allocation_api.upstream.models import Prisoner
 
 
-def _current_sentence_reviews(
-    reviews: list[ParoleReviewView], prisoner: Prisoner
-) -> list[ParoleReviewView]:
-    """Reviews of the current sentence (those recorded without a sentence date count)."""
-    start = prisoner.sentenceStartDate
+def parole_review_facts(reviews: list[ParoleReviewView]) -> list[ParoleReviewFacts]:
+    """The raw fields of the stored reviews, as the parole rules take them."""
     return [
-        r
+        ParoleReviewFacts(
+            target_hearing_date=r.target_hearing_date,
+            custody_report_due=r.custody_report_due,
+            hearing_outcome=r.hearing_outcome,
+            outcome_received_date=r.outcome_received_date,
+            sequence=r.id,
+        )
         for r in reviews
-        if r.sentence_start_date is None or start is None or r.sentence_start_date == start
     ]
 
 
@@ -72,10 +75,8 @@ def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:
         # (not early allocation), which is what the general path below concludes.
         return _plain_facts(mappa_level, override, welsh)
     forced = None if override is None else ResponsibilityOverride(override)
-    current = _current_sentence_reviews(reviews, prisoner)
-    latest = max(current, key=lambda r: (r.created_at, r.id or 0), default=None)
-    completed = [r for r in current if r.completed]
-    latest_completed = max(completed, key=lambda r: (r.created_at, r.id or 0), default=None)
+    # The sentence start comes from the prisoner's live NOMIS record.
+    parole = parole_facts(parole_review_facts(reviews), prisoner.sentenceStartDate)
     early = counts_as_early_allocation(
         [
             EarlyAllocationAssessment(
@@ -89,10 +90,8 @@ def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:
     )
     return OwnedFacts(
         mappa_level=mappa_level,
-        thd=None if latest is None else latest.target_hearing_date,
-        latest_completed_parole_outcome_is_release=(
-            None if latest_completed is None else latest_completed.outcome_is_release
-        ),
+        thd=parole.thd,
+        latest_completed_parole_outcome_is_release=parole.latest_completed_outcome_is_release,
         early_allocation=early,
         override=forced,
         welsh_offender=welsh,

@@ -67,6 +67,11 @@ def case_information(
     return ctx.loaders.case_information(offender_no)
 
 
+def owned_record(ctx: RequestContext, offender_no: str) -> Awaitable[OwnedRecord]:
+    """Everything the store holds about the prisoner (the loader's batched awaitable)."""
+    return ctx.loaders.owned_by_offender_no.load(offender_no)
+
+
 def omic_eligible(ctx: RequestContext, record: Prisoner) -> bool:
     return eligibility.is_omic_eligible(record, ctx.today)
 

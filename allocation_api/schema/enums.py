@@ -13,10 +13,11 @@ import strawberry
 from allocation_api.resolvers.prisons import PrisonerFilter
 from allocation_api.rules.override import OverrideReason
 from allocation_api.rules.pom_type import PomType
-from allocation_api.rules.responsibility import Responsibility
+from allocation_api.rules.responsibility import Responsibility, ResponsibilityOverride
 from allocation_api.rules.vocabulary import (
     AllocationEventType,
     AllocationTrigger,
+    OverrideResponsibilityReason,
     PomStatus,
     ProbationService,
     Tier,
@@ -26,11 +27,13 @@ __all__ = [
     "AllocationEventType",
     "AllocationTrigger",
     "OverrideReason",
+    "OverrideResponsibilityReason",
     "PomStatus",
     "PomType",
     "PrisonerFilter",
     "ProbationService",
     "Responsibility",
+    "ResponsibilityOverride",
     "Tier",
 ]
 
@@ -50,3 +53,13 @@ strawberry.enum(
     ),
 )
 strawberry.enum(PrisonerFilter, description="Which prisoners of a prison to list.")
+strawberry.enum(
+    ResponsibilityOverride,
+    name="ForcedResponsibility",
+    description="A responsibility override: PRISON (POM responsible) or PROBATION (COM).",
+)
+strawberry.enum(
+    OverrideResponsibilityReason,
+    name="ResponsibilityOverrideReason",
+    description="Why responsibility was overridden; OTHER needs free text.",
+)

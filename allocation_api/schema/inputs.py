@@ -8,14 +8,32 @@ rather than a GraphQL coercion error.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 
 from allocation_api.commands.allocate import AllocatePrimary, AllocateSecondary
 from allocation_api.commands.case_information import UpdateCaseInformation
 from allocation_api.commands.deallocate import Deallocate
+from allocation_api.commands.parole_review import (
+    ParoleReviewFields,
+    RecordParoleReview,
+    UpdateParoleReview,
+)
 from allocation_api.commands.pom_details import UpdatePomDetails
+from allocation_api.commands.responsibility_override import (
+    RemoveResponsibilityOverride,
+    SetResponsibilityOverride,
+)
 from allocation_api.schema import parse
-from allocation_api.schema.enums import OverrideReason, PomStatus, ProbationService, Tier
+from allocation_api.schema.enums import (
+    OverrideReason,
+    OverrideResponsibilityReason,
+    PomStatus,
+    ProbationService,
+    ResponsibilityOverride,
+    Tier,
+)
 
 _VERSION = "Optimistic lock: refuse with ConflictError unless the current version is this."
 _IDEMPOTENCY = "Retrying with the same key returns the first result without writing again."
@@ -133,4 +151,121 @@ class PomDetailsInput:
             working_pattern=parse.working_pattern(self.working_pattern),
             status=self.status,
             expected_version=parse.expected_version(self.expected_version),
+        )
+
+
+@strawberry.input
+class SetResponsibilityOverrideInput:
+    offender_no: str
+    responsibility: ResponsibilityOverride = strawberry.field(
+        description="PRISON: the POM stays responsible; PROBATION: the COM is responsible."
+    )
+    reason: OverrideResponsibilityReason
+    reason_text: str | None = strawberry.field(
+        default=None, description="Required with OTHER (and only then); at most 500 characters."
+    )
+    expected_version: int | None = strawberry.field(
+        default=None,
+        description=_VERSION + " 0: only if there is no override yet.",
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=_IDEMPOTENCY)
+
+    def to_command(self) -> SetResponsibilityOverride:
+        return SetResponsibilityOverride(
+            offender_no=parse.check_offender_no(self.offender_no),
+            responsibility=self.responsibility,
+            reason=self.reason,
+            reason_text=parse.override_reason_text(
+                self.reason is OverrideResponsibilityReason.OTHER, self.reason_text
+            ),
+            expected_version=parse.expected_version(self.expected_version),
+            idempotency_key=parse.idempotency_key(self.idempotency_key),
+        )
+
+
+@strawberry.input
+class RemoveResponsibilityOverrideInput:
+    offender_no: str
+    expected_version: int | None = strawberry.field(default=None, description=_VERSION)
+    idempotency_key: str | None = strawberry.field(default=None, description=_IDEMPOTENCY)
+
+    def to_command(self) -> RemoveResponsibilityOverride:
+        return RemoveResponsibilityOverride(
+            offender_no=parse.check_offender_no(self.offender_no),
+            expected_version=parse.expected_version(self.expected_version),
+            idempotency_key=parse.idempotency_key(self.idempotency_key),
+        )
+
+
+_THD = "Target hearing date; a review needs this or custodyReportDue."
+_OUTCOME = (
+    'As the Parole Board records it, e.g. "Release", "No Release", "Not Applicable";'
+    " at most 200 characters."
+)
+
+
+def _review_fields(
+    thd: dt.date | None,
+    custody_report_due: dt.date | None,
+    outcome: str | None,
+    received: dt.date | None,
+) -> ParoleReviewFields:
+    parse.parole_review_dates(thd, custody_report_due)
+    return ParoleReviewFields(
+        target_hearing_date=thd,
+        custody_report_due=custody_report_due,
+        hearing_outcome=parse.hearing_outcome(outcome),
+        outcome_received_date=received,
+    )
+
+
+@strawberry.input
+class RecordParoleReviewInput:
+    offender_no: str
+    target_hearing_date: dt.date | None = strawberry.field(default=None, description=_THD)
+    custody_report_due: dt.date | None = None
+    hearing_outcome: str | None = strawberry.field(default=None, description=_OUTCOME)
+    outcome_received_date: dt.date | None = strawberry.field(
+        default=None, description="Not in the future."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=_IDEMPOTENCY)
+
+    def to_command(self) -> RecordParoleReview:
+        return RecordParoleReview(
+            offender_no=parse.check_offender_no(self.offender_no),
+            fields=_review_fields(
+                self.target_hearing_date,
+                self.custody_report_due,
+                self.hearing_outcome,
+                self.outcome_received_date,
+            ),
+            idempotency_key=parse.idempotency_key(self.idempotency_key),
+        )
+
+
+@strawberry.input(description="Replaces all four fields of the review (one left out is cleared).")
+class UpdateParoleReviewInput:
+    offender_no: str
+    parole_review_id: int
+    target_hearing_date: dt.date | None = strawberry.field(default=None, description=_THD)
+    custody_report_due: dt.date | None = None
+    hearing_outcome: str | None = strawberry.field(default=None, description=_OUTCOME)
+    outcome_received_date: dt.date | None = strawberry.field(
+        default=None, description="Not in the future."
+    )
+    expected_version: int | None = strawberry.field(default=None, description=_VERSION)
+    idempotency_key: str | None = strawberry.field(default=None, description=_IDEMPOTENCY)
+
+    def to_command(self) -> UpdateParoleReview:
+        return UpdateParoleReview(
+            offender_no=parse.check_offender_no(self.offender_no),
+            review_id=parse.parole_review_id(self.parole_review_id),
+            fields=_review_fields(
+                self.target_hearing_date,
+                self.custody_report_due,
+                self.hearing_outcome,
+                self.outcome_received_date,
+            ),
+            expected_version=parse.expected_version(self.expected_version),
+            idempotency_key=parse.idempotency_key(self.idempotency_key),
         )

@@ -8,6 +8,7 @@ written) and a query as an error at its path.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from allocation_api.errors import ValidationFailed
@@ -148,5 +149,54 @@ def working_pattern(value: float | None) -> float | None:
             "workingPattern must be between 0.1 and 1.0 with at most two decimals",
             code="INVALID_WORKING_PATTERN",
             field="workingPattern",
+        )
+    return value
+
+
+OVERRIDE_REASON_TEXT_MAX = 500
+HEARING_OUTCOME_MAX = 200
+PAROLE_REVIEW_ID_MAX = 2**63 - 1
+
+
+def override_reason_text(reason_is_other: bool, value: str | None) -> str | None:
+    """Free text of a responsibility override: required (non-blank) with OTHER, refused
+    with any other reason (so stored overrides never carry text that explains nothing),
+    at most 500 characters."""
+    text_value = text(value, "reasonText", OVERRIDE_REASON_TEXT_MAX)
+    if reason_is_other and text_value is None:
+        raise ValidationFailed(
+            "Reason OTHER needs a reasonText", code="REASON_TEXT_REQUIRED", field="reasonText"
+        )
+    if not reason_is_other and text_value is not None:
+        raise ValidationFailed(
+            "reasonText is only recorded with reason OTHER",
+            code="REASON_TEXT_NOT_NEEDED",
+            field="reasonText",
+        )
+    return text_value
+
+
+def hearing_outcome(value: str | None) -> str | None:
+    """The Parole Board's outcome text as typed (stripped; blank is none); at most 200."""
+    return text(value, "hearingOutcome", HEARING_OUTCOME_MAX)
+
+
+def parole_review_dates(
+    target_hearing_date: dt.date | None, custody_report_due: dt.date | None
+) -> None:
+    """A review needs a THD or a custody-report-due date: without either it can never
+    give the THD, so it records nothing the rules use."""
+    if target_hearing_date is None and custody_report_due is None:
+        raise ValidationFailed(
+            "A parole review needs a targetHearingDate or a custodyReportDue date",
+            code="PAROLE_REVIEW_DATE_REQUIRED",
+            field="targetHearingDate",
+        )
+
+
+def parole_review_id(value: int) -> int:
+    if not 0 < value <= PAROLE_REVIEW_ID_MAX:
+        raise ValidationFailed(
+            "paroleReviewId must be a positive id", code="INVALID_ID", field="paroleReviewId"
         )
     return value

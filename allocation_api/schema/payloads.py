@@ -20,6 +20,11 @@ from allocation_api.errors import (
     UpstreamError,
     ValidationFailed,
 )
+from allocation_api.schema.case_facts import (
+    ParoleReview,
+    ResponsibilityOverrideRemoved,
+    ResponsibilityOverrideType,
+)
 from allocation_api.schema.permissions import INHERIT
 from allocation_api.schema.types import Allocation, Pom
 from allocation_api.schema.values import CaseInformation
@@ -85,6 +90,36 @@ PomPayload = Annotated[
     | ConflictError
     | ServiceUnavailableError,
     strawberry.union("PomPayload"),
+]
+
+ResponsibilityOverridePayload = Annotated[
+    ResponsibilityOverrideType
+    | ValidationError
+    | NotFoundError
+    | NotAllowedError
+    | ConflictError
+    | ServiceUnavailableError,
+    strawberry.union("ResponsibilityOverridePayload"),
+]
+
+RemoveResponsibilityOverridePayload = Annotated[
+    ResponsibilityOverrideRemoved
+    | ValidationError
+    | NotFoundError
+    | NotAllowedError
+    | ConflictError
+    | ServiceUnavailableError,
+    strawberry.union("RemoveResponsibilityOverridePayload"),
+]
+
+ParoleReviewPayload = Annotated[
+    ParoleReview
+    | ValidationError
+    | NotFoundError
+    | NotAllowedError
+    | ConflictError
+    | ServiceUnavailableError,
+    strawberry.union("ParoleReviewPayload"),
 ]
 
 ErrorMember = (

@@ -17,7 +17,12 @@ from allocation_api.commands.actor import Actor
 from allocation_api.commands.allocate import allocate_primary, allocate_secondary
 from allocation_api.commands.case_information import update_case_information
 from allocation_api.commands.deallocate import deallocate
+from allocation_api.commands.parole_review import record_parole_review, update_parole_review
 from allocation_api.commands.pom_details import update_pom_details
+from allocation_api.commands.responsibility_override import (
+    remove_responsibility_override,
+    set_responsibility_override,
+)
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.errors import DomainError, UpstreamError
 from allocation_api.resolvers import poms as pom_resolvers
@@ -25,20 +30,27 @@ from allocation_api.resolvers import prisoners as prisoner_resolvers
 from allocation_api.resolvers import prisons as prison_resolvers
 from allocation_api.resolvers.context import RequestContext
 from allocation_api.resolvers.loaders import forget
-from allocation_api.schema import types, values
+from allocation_api.schema import case_facts, types, values
 from allocation_api.schema.inputs import (
     AllocatePrimaryPomInput,
     AllocateSecondaryPomInput,
     CaseInformationInput,
     DeallocateInput,
     PomDetailsInput,
+    RecordParoleReviewInput,
+    RemoveResponsibilityOverrideInput,
+    SetResponsibilityOverrideInput,
+    UpdateParoleReviewInput,
 )
 from allocation_api.schema.parse import check_offender_no
 from allocation_api.schema.payloads import (
     AllocationPayload,
     CaseInformationPayload,
     ErrorMember,
+    ParoleReviewPayload,
     PomPayload,
+    RemoveResponsibilityOverridePayload,
+    ResponsibilityOverridePayload,
     error_member,
 )
 from allocation_api.schema.permissions import (
@@ -80,8 +92,9 @@ def _forget_changed(ctx: RequestContext, uow: UnitOfWork) -> None:
     for offender_no in uow.allocations_changed:
         forget(loaders.owned_by_offender_no, offender_no)
         forget(loaders.events_by_offender_no, offender_no)
-    for offender_no in uow.case_information_changed:
+    for offender_no in uow.case_information_changed | uow.owned_changed:
         forget(loaders.owned_by_offender_no, offender_no)
+        ctx.handovers.pop(offender_no, None)
     for key in uow.pom_details_changed:
         forget(loaders.pom_detail_by_key, key)
         forget(loaders.caseload_by_staff_and_prison, key)
@@ -186,3 +199,64 @@ class Mutation:
         input: PomDetailsInput,
     ) -> PomPayload:
         return await _execute(info.context, input.to_command, update_pom_details, types.pom)
+
+    @strawberry.mutation(
+        permission_classes=[IsAllocationManager],
+        description=(
+            "Force responsibility to PRISON or PROBATION (it wins over the handover "
+            "calculation); replaces an existing override."
+        ),
+    )
+    async def set_responsibility_override(
+        self,
+        info: Info,
+        input: SetResponsibilityOverrideInput,
+    ) -> ResponsibilityOverridePayload:
+        return await _execute(
+            info.context,
+            input.to_command,
+            set_responsibility_override,
+            case_facts.responsibility_override,
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsAllocationManager],
+        description="Remove the responsibility override; the calculated responsibility applies.",
+    )
+    async def remove_responsibility_override(
+        self,
+        info: Info,
+        input: RemoveResponsibilityOverrideInput,
+    ) -> RemoveResponsibilityOverridePayload:
+        return await _execute(
+            info.context,
+            input.to_command,
+            remove_responsibility_override,
+            case_facts.override_removed,
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsAllocationManager],
+        description="Record a parole review for the prisoner's current sentence.",
+    )
+    async def record_parole_review(
+        self,
+        info: Info,
+        input: RecordParoleReviewInput,
+    ) -> ParoleReviewPayload:
+        return await _execute(
+            info.context, input.to_command, record_parole_review, case_facts.parole_review
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsAllocationManager],
+        description="Replace the fields of a recorded parole review.",
+    )
+    async def update_parole_review(
+        self,
+        info: Info,
+        input: UpdateParoleReviewInput,
+    ) -> ParoleReviewPayload:
+        return await _execute(
+            info.context, input.to_command, update_parole_review, case_facts.parole_review
+        )

@@ -35,7 +35,8 @@ from allocation_api.resolvers.context import RequestContext
 from allocation_api.resolvers.poms import NotRead, PomRead
 from allocation_api.resolvers.prisoners import PrisonerRead
 from allocation_api.rules.pom_type import pom_type_for_position
-from allocation_api.schema import selections, values
+from allocation_api.schema import case_facts, selections, values
+from allocation_api.schema.case_facts import ParoleReview, ResponsibilityOverrideType
 from allocation_api.schema.enums import (
     OverrideReason,
     PomStatus,
@@ -171,6 +172,37 @@ async def _responsibility(ctx: RequestContext, node: Prisoner) -> Responsibility
     return result.responsibility
 
 
+def responsibility_override_of(
+    ctx: RequestContext, node: Prisoner
+) -> ResponsibilityOverrideType | Awaitable[ResponsibilityOverrideType | None] | None:
+    owned = node.owned
+    if owned is None:
+        return _responsibility_override(ctx, node.offender_no)
+    row = owned.responsibility_override
+    return None if row is None else case_facts.responsibility_override(row)
+
+
+async def _responsibility_override(
+    ctx: RequestContext, offender_no: str
+) -> ResponsibilityOverrideType | None:
+    row = (await prisoner_resolvers.owned_record(ctx, offender_no)).responsibility_override
+    return None if row is None else case_facts.responsibility_override(row)
+
+
+def parole_reviews_of(
+    ctx: RequestContext, node: Prisoner
+) -> list[ParoleReview] | Awaitable[list[ParoleReview]]:
+    owned = node.owned
+    if owned is None:
+        return _parole_reviews(ctx, node.offender_no)
+    return [case_facts.parole_review(row) for row in owned.parole_reviews]
+
+
+async def _parole_reviews(ctx: RequestContext, offender_no: str) -> list[ParoleReview]:
+    owned = await prisoner_resolvers.owned_record(ctx, offender_no)
+    return [case_facts.parole_review(row) for row in owned.parole_reviews]
+
+
 async def recommended_pom_type_of(ctx: RequestContext, node: Prisoner) -> PomType | None:
     return await prisoner_resolvers.recommended_pom_type(ctx, _record(node))
 
@@ -259,7 +291,15 @@ POM_DETAIL_FIELDS = frozenset({"status", "workingPattern"})
 """The Pom fields answered from the owned POM details (the rest come from NOMIS)."""
 
 OWNED_FIELDS = frozenset(
-    {"caseInformation", "allocation", "handover", "responsibility", "recommendedPomType"}
+    {
+        "caseInformation",
+        "allocation",
+        "handover",
+        "responsibility",
+        "recommendedPomType",
+        "responsibilityOverride",
+        "paroleReviews",
+    }
 )
 """Prisoner fields answered from the owned record."""
 
@@ -343,6 +383,22 @@ class Prisoner:
     @strawberry.field(metadata=direct(responsibility_of))
     def responsibility(self, info: Info) -> Responsibility | None:
         return cast("Responsibility | None", responsibility_of(info.context, self))
+
+    @strawberry.field(
+        metadata=direct(responsibility_override_of),
+        description="The manual responsibility override, if one is set (owned data).",
+    )
+    def responsibility_override(self, info: Info) -> ResponsibilityOverrideType | None:
+        return cast(
+            "ResponsibilityOverrideType | None", responsibility_override_of(info.context, self)
+        )
+
+    @strawberry.field(
+        metadata=direct(parole_reviews_of),
+        description="Every parole review recorded for the prisoner, in recording order.",
+    )
+    def parole_reviews(self, info: Info) -> list[ParoleReview]:
+        return cast("list[ParoleReview]", parole_reviews_of(info.context, self))
 
     @strawberry.field(
         metadata=direct(recommended_pom_type_of),

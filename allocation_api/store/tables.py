@@ -258,10 +258,19 @@ class ResponsibilityOverride(SQLModel, table=True):
     reason_text: str | None = _text(500)
     created_by_username: str | None = _text()
     created_at: datetime = _timestamp()
+    updated_by_username: str | None = _text()
+    updated_at: datetime = _timestamp()
+    version: int = _version(1)
 
 
 class ParoleReview(SQLModel, table=True):
-    """A parole review of one prisoner's sentence (target hearing date, outcome)."""
+    """A parole review of one prisoner's sentence, as the Parole Board's record has it.
+
+    Only the raw fields are stored; which review gives the THD, whether one
+    is completed and whether its outcome is a release are derived by the
+    rules (`rules/parole.py`). `sentence_start_date` is the start of the
+    sentence the review was recorded for (from NOMIS at the time).
+    """
 
     __tablename__ = "parole_review"
     __table_args__ = (sa.Index("ix_parole_review_offender_no", "offender_no"),)
@@ -271,13 +280,13 @@ class ParoleReview(SQLModel, table=True):
     sentence_start_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
     target_hearing_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
     hearing_outcome: str | None = _text()
-    outcome_is_release: bool | None = _flag()
-    completed: bool = Field(
-        default=False,
-        sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.text("false")),
-    )
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+    custody_report_due: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    outcome_received_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    created_by_username: str | None = _text()
+    updated_by_username: str | None = _text()
+    version: int = _version(1)
 
 
 class EarlyAllocation(SQLModel, table=True):

@@ -260,6 +260,9 @@ class ResponsibilityOverrideView:
     reason_text: str | None
     created_by_username: str | None
     created_at: dt.datetime
+    updated_by_username: str | None
+    updated_at: dt.datetime
+    version: int
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> ResponsibilityOverrideView:
@@ -270,6 +273,9 @@ class ResponsibilityOverrideView:
             reason_text=row["reason_text"],
             created_by_username=row["created_by_username"],
             created_at=dt.datetime.fromisoformat(row["created_at"]),
+            updated_by_username=row["updated_by_username"],
+            updated_at=dt.datetime.fromisoformat(row["updated_at"]),
+            version=row["version"],
         )
 
 
@@ -281,10 +287,13 @@ class ParoleReviewView:
     sentence_start_date: dt.date | None
     target_hearing_date: dt.date | None
     hearing_outcome: str | None
-    outcome_is_release: bool | None
-    completed: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+    custody_report_due: dt.date | None
+    outcome_received_date: dt.date | None
+    created_by_username: str | None
+    updated_by_username: str | None
+    version: int
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> ParoleReviewView:
@@ -294,10 +303,13 @@ class ParoleReviewView:
             sentence_start_date=_day(row["sentence_start_date"]),
             target_hearing_date=_day(row["target_hearing_date"]),
             hearing_outcome=row["hearing_outcome"],
-            outcome_is_release=row["outcome_is_release"],
-            completed=row["completed"],
             created_at=dt.datetime.fromisoformat(row["created_at"]),
             updated_at=dt.datetime.fromisoformat(row["updated_at"]),
+            custody_report_due=_day(row["custody_report_due"]),
+            outcome_received_date=_day(row["outcome_received_date"]),
+            created_by_username=row["created_by_username"],
+            updated_by_username=row["updated_by_username"],
+            version=row["version"],
         )
 
 
