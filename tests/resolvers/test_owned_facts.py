@@ -60,12 +60,26 @@ OVERRIDE = ResponsibilityOverrideView(
     "reason",
     "SPO",
     NOW,
+    "SPO",
+    NOW,
+    1,
 )
 
 # A review of another sentence: the general path ignores it, so it must conclude
 # exactly what the shortcut does for a record without reviews.
 OTHER_SENTENCE_REVIEW = ParoleReviewView(
-    1, "A1234BC", dt.date(2019, 1, 1), dt.date(2020, 1, 1), "Release", True, True, NOW, NOW
+    1,
+    "A1234BC",
+    dt.date(2019, 1, 1),
+    dt.date(2020, 1, 1),
+    "Release",
+    NOW,
+    NOW,
+    None,
+    dt.date(2020, 2, 1),
+    "SPO",
+    "SPO",
+    1,
 )
 
 

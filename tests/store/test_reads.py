@@ -124,7 +124,9 @@ async def world(
             ),
             ParoleReview(offender_no=o[1], target_hearing_date=date(2025, 1, 1)),
             ParoleReview(offender_no=o[2], target_hearing_date=date(2026, 6, 1)),
-            ParoleReview(offender_no=o[1], target_hearing_date=date(2027, 1, 1), completed=True),
+            ParoleReview(
+                offender_no=o[1], target_hearing_date=date(2027, 1, 1), hearing_outcome="Release"
+            ),
             # Recorded out of order: the read must order by created_at.
             _assessment(o[1], earlier + timedelta(days=30), EarlyAllocationOutcome.ELIGIBLE),
             _assessment(o[1], earlier, EarlyAllocationOutcome.INELIGIBLE),
@@ -240,7 +242,7 @@ async def test_parole_reviews_by_offender_nos_in_recorded_order(
     async with sessions() as session:
         found = await session_reads.parole_reviews_by_offender_nos(session, [o[1], o[2], o[6]])
     assert [r.target_hearing_date for r in found[o[1]]] == [date(2025, 1, 1), date(2027, 1, 1)]
-    assert [r.completed for r in found[o[1]]] == [False, True]
+    assert [r.hearing_outcome for r in found[o[1]]] == [None, "Release"]
     assert len(found[o[2]]) == 1
     assert found[o[6]] == []
 
