@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -201,4 +202,79 @@ def test_alembic_config_points_at_the_packaged_scripts(url: str) -> None:
     config = alembic_config(url)
     assert config.attributes["url"] == url
     assert config.get_main_option("sqlalchemy.url") == url  # "%" survives interpolation
-    assert ScriptDirectory.from_config(config).get_current_head() == "0006"
+    assert ScriptDirectory.from_config(config).get_current_head() == "0009"
+
+
+def _migrate(connection: sa.Connection, url: str, target: str, *, down: bool = False) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    (command.downgrade if down else command.upgrade)(config, target)
+
+
+async def test_0009_keeps_the_meaning_of_stored_parole_reviews_and_overrides() -> None:
+    """Derived `completed` / `outcome_is_release` become raw fields the rules read the same
+    way; overrides get version 1 and their creation time as the update time."""
+    url = await _empty_database()
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_migrate, url, "0006")
+            await connection.execute(
+                sa.text(
+                    """INSERT INTO parole_review (offender_no, target_hearing_date,
+                         hearing_outcome, outcome_is_release, completed, updated_at) VALUES
+                       ('A1111AA', '2030-01-01', NULL, true, true, '2024-03-04T10:00:00Z'),
+                       ('A1111AA', '2030-01-01', NULL, false, true, '2024-03-04T10:00:00Z'),
+                       ('A1111AA', '2030-01-01', 'Not Applicable', NULL, true,
+                        '2024-03-04T10:00:00Z'),
+                       ('A1111AA', '2030-01-01', 'Adjourned', NULL, true, now()),
+                       ('A1111AA', '2030-01-01', NULL, NULL, false, now())"""
+                )
+            )
+            await connection.execute(
+                sa.text(
+                    """INSERT INTO responsibility_override (offender_no, responsibility, reason,
+                         created_at) VALUES ('A1111AA', 'PRISON', 'PRISONER_RECALLED',
+                         '2024-01-01T00:00:00Z')"""
+                )
+            )
+            await connection.run_sync(_migrate, url, "0009")
+            rows = (
+                await connection.execute(
+                    sa.text(
+                        "SELECT hearing_outcome, outcome_received_date, version"
+                        " FROM parole_review ORDER BY id"
+                    )
+                )
+            ).all()
+            override = (
+                await connection.execute(
+                    sa.text("SELECT version, updated_at = created_at FROM responsibility_override")
+                )
+            ).one()
+            await connection.run_sync(_migrate, url, "0006", down=True)
+            back = (
+                await connection.execute(
+                    sa.text("SELECT completed, outcome_is_release FROM parole_review ORDER BY id")
+                )
+            ).all()
+            await connection.commit()
+        day = date(2024, 3, 4)
+        assert [tuple(r) for r in rows] == [
+            ("Release", None, 1),
+            ("No Release", None, 1),
+            ("Not Applicable", day, 1),
+            ("Adjourned", None, 1),
+            (None, None, 1),
+        ]
+        assert tuple(override) == (1, True)
+        assert [tuple(r) for r in back] == [
+            (True, True),
+            (True, False),
+            (True, False),
+            (True, False),
+            (False, None),
+        ]
+    finally:
+        await engine.dispose()
+        await drop_database_for_tests(url)
