@@ -100,7 +100,16 @@ async def dev_stack(sandbox: Sandbox) -> AsyncIterator[RunningApi]:
 
 def test_the_readme_has_its_examples() -> None:
     names = [example.name for example in graphql_examples()]
-    assert names == ["FirstPage", "RecordCaseInformation", "Allocate"]
+    assert names == [
+        "FirstPage",
+        "RecordCaseInformation",
+        "Allocate",
+        "SetOverride",
+        "RemoveOverride",
+        "RecordParoleReview",
+        "UpdateParoleReview",
+        "CaseFacts",
+    ]
     graphql_curls = [block for block in curl_examples() if "localhost:8000/graphql" in block]
     assert graphql_curls
     assert all("allocation-api token" in block for block in graphql_curls)
