@@ -312,13 +312,12 @@ def early_allocation_item(row: EarlyAllocationView) -> EarlyAllocationItem:
 
 
 def responsibility_item(row: ResponsibilityOverrideView) -> ResponsibilityItem:
-    created = _iso(row.created_at)
     return ResponsibilityItem(
         reason=str(row.reason).lower(),
         reason_text=row.reason_text,
         value=str(row.responsibility).capitalize(),
-        created_at=created,
-        updated_at=created,
+        created_at=_iso(row.created_at),
+        updated_at=_iso(row.updated_at),
     )
 
 
@@ -362,7 +361,7 @@ async def subject_access_content(
         ],
         handover_progress_checklist=None,
         responsibility=responsibility_item(override)
-        if override is not None and within.holds(override.created_at)
+        if override is not None and within.holds(override.created_at, override.updated_at)
         else None,
     )
     held = (
