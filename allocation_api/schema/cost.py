@@ -90,6 +90,9 @@ LIST_SIZES: Final[Mapping[tuple[str, str], int]] = {
     # (`rules/override.normalise_reasons` removes repeats).
     ("Allocation", "overrideReasons"): 4,
     ("AllocationEvent", "overrideReasons"): 4,
+    # Parole reviews of one prisoner, all sentences: an indeterminate sentence
+    # has a review every one to two years after tariff; 20 covers decades.
+    ("Prisoner", "paroleReviews"): 20,
 }
 """Declared upper estimates of the plain (not paginated) list fields.
 
