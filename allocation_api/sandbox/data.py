@@ -357,16 +357,23 @@ class SandboxData:
         position: str = "PRO",
         schedule_type: str = "FT",
         hours_per_week: float = 37.5,
-        email: str | None = None,
         from_date: str | None = None,
     ) -> dict[str, Any]:
-        """Give a known staff member the POM role at `prison` (replacing any earlier row)."""
+        """Give a known staff member the POM role at `prison` (replacing any earlier row).
+
+        The row has the fields of the real response (DOMAIN.md), no email: a
+        POM's email is their NOMIS user's `primaryEmail`.
+        """
         staff = self._staff[staff_id]
         row = _without_nulls(
             {
                 "staffId": staff_id,
                 "firstName": staff["firstName"],
                 "lastName": staff["lastName"],
+                "status": "ACTIVE",
+                "thumbnailId": staff.get("thumbnailId"),
+                "gender": staff.get("gender"),
+                "dateOfBirth": staff.get("dateOfBirth"),
                 "agencyId": prison,
                 "agencyDescription": self.prison_name(prison),
                 "fromDate": from_date or (self.today - dt.timedelta(days=365)).isoformat(),
@@ -377,7 +384,6 @@ class SandboxData:
                 "scheduleType": schedule_type,
                 "scheduleTypeDescription": _SCHEDULE_DESCRIPTIONS.get(schedule_type),
                 "hoursPerWeek": hours_per_week,
-                "emailAddress": email,
             }
         )
         self._roles.setdefault(prison, {})[staff_id] = row

@@ -348,7 +348,8 @@ def _staff_person(data: SandboxData, rng: random.Random, staff_id: int) -> tuple
 def _give_pom_role(
     data: SandboxData, rng: random.Random, staff_id: int, prison: str, first: str, last: str
 ) -> None:
-    position_draw, schedule_draw, email_draw, since_draw = (rng.random() for _ in range(4))
+    # Four draws, as when the role row carried an email: every seed's data stays as it was.
+    position_draw, schedule_draw, _, since_draw = (rng.random() for _ in range(4))
     if schedule_draw < 0.7:
         schedule, hours = "FT", 37.5 if schedule_draw < 0.6 else 37.0
     else:
@@ -359,7 +360,6 @@ def _give_pom_role(
         position="PRO" if position_draw < 0.6 else "PO",
         schedule_type=schedule,
         hours_per_week=hours,
-        email=_email(first, last) if email_draw < 0.92 else None,
         from_date=(data.today - dt.timedelta(days=30 + int(since_draw * 3000))).isoformat(),
     )
 
@@ -397,13 +397,7 @@ def _add_user(
     caseloads: Sequence[str],
     roles: Sequence[str],
 ) -> None:
-    role_emails = [
-        row.get("emailAddress")
-        for prison in caseloads
-        for row in data.poms(prison)
-        if row["staffId"] == staff_id
-    ]
-    email = next((e for e in role_emails if e), None) or _email(first, last)
+    email = _email(first, last)
     data.set_user(
         username,
         caseloads=caseloads,

@@ -31,6 +31,7 @@ from allocation_api.resolvers import allocations as allocation_resolvers
 from allocation_api.resolvers import poms as pom_resolvers
 from allocation_api.resolvers import prisoners as prisoner_resolvers
 from allocation_api.resolvers import prisons as prison_resolvers
+from allocation_api.resolvers import rest_reads
 from allocation_api.resolvers.context import RequestContext
 from allocation_api.resolvers.poms import NotRead, PomRead
 from allocation_api.resolvers.prisoners import PrisonerRead
@@ -421,13 +422,21 @@ class Pom:
     prison_code: str = strawberry.field(metadata=INHERIT)
     first_name: str | None = strawberry.field(metadata=INHERIT)
     last_name: str | None = strawberry.field(metadata=INHERIT)
-    email: str | None = strawberry.field(metadata=INHERIT)
     position: str | None = strawberry.field(metadata=INHERIT, description="NOMIS position, PRO/PO.")
     pom_type: PomType | None = strawberry.field(metadata=INHERIT)
     status: PomStatus = strawberry.field(metadata=INHERIT)
     working_pattern: float = strawberry.field(
         metadata=INHERIT, description="Fraction of full time, 0.1 .. 1.0."
     )
+
+    @strawberry.field(
+        description="The POM's email address, from NOMIS user roles (`primaryEmail`);"
+        " null when NOMIS holds none. Read only when asked for, one request per POM"
+        " not yet in the cross-request cache."
+    )
+    async def email(self, info: Info) -> str | None:
+        user = await rest_reads.staff_user(info.context, self.staff_id)
+        return None if user is None else user.primaryEmail
 
     @strawberry.field(permission_classes=[CanReadPomCases])
     async def caseload(
@@ -650,7 +659,6 @@ def pom(found: PomRead) -> Pom:
         prison_code=found.prison_code,
         first_name=first,
         last_name=last,
-        email=role.emailAddress if role else None,
         position=role.position if role else None,
         pom_type=rule_type,
         status=status,
@@ -679,7 +687,6 @@ def pom_unavailable(staff_id: int, prison_code: str, detail: Any, error: Allocat
         prison_code=prison_code,
         first_name=gone,
         last_name=gone,
-        email=gone,
         position=gone,
         pom_type=gone,
         status=status,

@@ -72,11 +72,16 @@ class PrisonerPage(_Upstream):
 
 
 class StaffRole(_Upstream):
-    """One row of `GET /api/staff/roles/{prisonId}/role/POM`."""
+    """One row of `GET /api/staff/roles/{prisonId}/role/POM` (fields used here).
+
+    The response has no email address: a POM's email comes from NOMIS user
+    roles (`/users/staff/{staffId}`).
+    """
 
     staffId: int
     firstName: str | None = None
     lastName: str | None = None
+    status: str | None = None
     agencyId: str | None = None
     agencyDescription: str | None = None
     position: str | None = None
@@ -86,7 +91,6 @@ class StaffRole(_Upstream):
     hoursPerWeek: float | None = None
     fromDate: dt.date | None = None
     toDate: dt.date | None = None
-    emailAddress: str | None = None
 
 
 class StaffDetail(_Upstream):

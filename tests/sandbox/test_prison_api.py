@@ -6,6 +6,26 @@ import datetime as dt
 
 from .conftest import FakeClient
 
+STAFF_ROLE_FIELDS = {
+    "staffId",
+    "firstName",
+    "lastName",
+    "status",
+    "thumbnailId",
+    "gender",
+    "dateOfBirth",
+    "agencyId",
+    "agencyDescription",
+    "position",
+    "positionDescription",
+    "role",
+    "roleDescription",
+    "scheduleType",
+    "scheduleTypeDescription",
+    "hoursPerWeek",
+    "fromDate",
+    "toDate",
+}
 PRISON_API_ERROR_KEYS = {"status", "errorCode", "userMessage", "developerMessage", "moreInfo"}
 
 
@@ -23,6 +43,10 @@ async def test_pom_roles_page_by_headers(fakes: FakeClient) -> None:
     assert first.json() + rest.json() == data.poms("LEI")
     row = first.json()[0]
     assert {"staffId", "firstName", "lastName", "agencyId", "position", "role"} <= row.keys()
+    # Exactly the fields of the real response (DOMAIN.md): no email, `status` always ACTIVE.
+    for listed in first.json() + rest.json():
+        assert listed.keys() <= STAFF_ROLE_FIELDS, listed.keys() - STAFF_ROLE_FIELDS
+        assert listed["status"] == "ACTIVE"
     assert isinstance(row["staffId"], int)
     assert row["role"] == "POM"
     bad = await fakes.get("prison-api", path, headers={"Page-Limit": "ten"})

@@ -259,3 +259,29 @@ async def test_nested_caseloads_check_prisoner_data_per_page_not_per_node(
     # SQL: POM details, outer caseload, the co-workers' caseloads, the events.
     assert five == twenty, (five, twenty)
     assert twenty == {"upstream": 1, "store": 4}
+
+
+POM_EMAILS = """{ prison(code: "BXI") { poms { staffId lastName email } } }"""
+
+
+async def test_pom_emails_cost_one_read_per_pom_once_then_none(api: RunningApi) -> None:
+    """Emails come from NOMIS user roles, one account read per POM (there is no
+    batch read by staff id), shared by every caller until the cache expires; a
+    list that does not ask for `email` reads none."""
+    caches = api.app.state.services.caches
+    for row in api.sandbox.data.poms("BXI"):
+        caches.user_by_staff_id.invalidate(row["staffId"])
+    names_only = """{ prison(code: "BXI") { poms { staffId lastName } } }"""
+    await calls_of(api, names_only, {})  # the POM list itself, cached from here on
+    # The owned POM details in one statement; no upstream read.
+    assert await calls_of(api, names_only, {}) == {"upstream": 0, "store": 1}
+
+    listed = (await api.gql(names_only))["data"]["prison"]["poms"]
+    assert len(listed) > 1
+    first = await api.gql(POM_EMAILS)
+    assert "errors" not in first, first
+    assert first["extensions"]["calls"] == {"upstream": len(listed), "store": 1}
+    assert await calls_of(api, POM_EMAILS, {}) == {"upstream": 0, "store": 1}
+    for pom in first["data"]["prison"]["poms"]:
+        user = api.sandbox.data.user_for_staff(pom["staffId"])
+        assert pom["email"] == (None if user is None else user.email)

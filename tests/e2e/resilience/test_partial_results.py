@@ -60,7 +60,8 @@ PRISONER_SEARCH_FIELDS = [
     "responsibility",
     "recommendedPomType",
 ]
-POM_NAME_FIELDS = ["firstName", "lastName", "email", "position", "pomType"]
+POM_NAME_FIELDS = ["firstName", "lastName", "position", "pomType"]
+"""The POM's fields read from prison-api (the email is NOMIS user roles')."""
 
 # A hang costs one total timeout per attempt (0.5 s, one retry); allow for a slow machine.
 HANG_BOUND_S = 3.0
@@ -161,8 +162,36 @@ async def test_prison_api_failing_nulls_only_the_pom_names(
     assert pom_now["staffId"] == pom["staffId"]
     assert pom_now["status"] == was["allocation"]["primaryPom"]["status"] == "ACTIVE"
     assert pom_now["workingPattern"] == was["allocation"]["primaryPom"]["workingPattern"]
+    assert pom_now["email"] == was["allocation"]["primaryPom"]["email"] is not None
     assert now["allocation"]["primaryPomName"] == was["allocation"]["primaryPomName"]
     assert now["allocation"]["history"] == was["allocation"]["history"]
+
+
+@pytest.mark.parametrize(("mode", "code"), MODES)
+async def test_user_roles_failing_nulls_only_the_pom_email(
+    fault_api: RunningApi, box: Sandbox, mode: str, code: str
+) -> None:
+    no, pom = await _allocated_prisoner(fault_api)
+    # An earlier test of this module may have cached the account; forget it.
+    fault_api.app.state.services.caches.user_by_staff_id.invalidate(pom["staffId"])
+    # Only the staff account read fails: the caller's own caseloads still answer.
+    box.set_fault("nomis-user-roles", Fault(status=503, mode=mode, path="/users/staff/"))  # type: ignore[arg-type]
+    body = await fault_api.gql(PRISONER_QUERY, {"no": no})
+
+    assert_clean_body(body)
+    _assert_upstream_errors(
+        body, {("prisoner", "allocation", "primaryPom", "email")}, code, "nomis-user-roles"
+    )
+    pom_now = body["data"]["prisoner"]["allocation"]["primaryPom"]
+    assert pom_now["staffId"] == pom["staffId"]
+    assert pom_now["lastName"] is not None
+
+    box.clear_faults()  # a failure is not cached: the next read has the email
+    again = await fault_api.gql(PRISONER_QUERY, {"no": no})
+    assert "errors" not in again, again
+    user = box.data.user_for_staff(pom["staffId"])
+    assert user is not None
+    assert again["data"]["prisoner"]["allocation"]["primaryPom"]["email"] == user.email
 
 
 @pytest.mark.parametrize(
