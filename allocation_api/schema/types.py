@@ -430,6 +430,7 @@ class Pom:
     )
 
     @strawberry.field(
+        metadata=INHERIT,
         description="The POM's email address, from NOMIS user roles (`primaryEmail`);"
         " null when NOMIS holds none. Read only when asked for, one request per POM"
         " not yet in the cross-request cache."
