@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,6 +35,7 @@ class Metrics:
             "SQL statements sent to Postgres while serving GraphQL",
             registry=self.registry,
         )
+        self.events = EventMetrics(self.registry)
         # `labels()` validates and looks the child up on every call; a handful of
         # statuses ever occur, so their children are kept here.
         self._requests_by_status: dict[int, Counter] = {}
@@ -52,3 +53,41 @@ class Metrics:
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class EventMetrics:
+    """The outbox publisher's counters and backlog (events/publisher.py's observer)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._published = Counter(
+            "allocation_api_events_published",
+            "Domain events accepted by the SNS topic",
+            registry=registry,
+        )
+        self._failed = Counter(
+            "allocation_api_events_failed",
+            "Failed tries to publish a domain event (each retried or parked)",
+            registry=registry,
+        )
+        self._parked = Counter(
+            "allocation_api_events_parked",
+            "Domain events parked after too many failed tries",
+            registry=registry,
+        )
+        self._backlog = Gauge(
+            "allocation_api_events_backlog",
+            "Domain events waiting in the outbox at the publisher's last look",
+            registry=registry,
+        )
+
+    def published(self, count: int) -> None:
+        self._published.inc(count)
+
+    def failed(self, count: int) -> None:
+        self._failed.inc(count)
+
+    def parked(self, count: int) -> None:
+        self._parked.inc(count)
+
+    def backlog(self, count: int) -> None:
+        self._backlog.set(count)
