@@ -25,6 +25,7 @@ __all__ = [
     "LocalBroker",
     "sqs_client",
     "start_local_broker",
+    "subscribe_queue",
 ]
 
 TOPIC_NAME = "hmpps-domain-events"
@@ -64,32 +65,39 @@ def sqs_client(endpoint: str) -> Any:
     return client("sqs", endpoint)
 
 
-async def start_local_broker() -> LocalBroker | None:
-    """Start moto's server on a free loopback port with the topic, the queue and the
-    subscription; None when moto is not installed."""
+async def subscribe_queue(endpoint: str, topic_arn: str, queue_name: str) -> str:
+    """Create a queue subscribed to the topic (raw delivery off); returns its URL."""
+    async with client("sns", endpoint) as sns, client("sqs", endpoint) as sqs:
+        queue_url: str = (await sqs.create_queue(QueueName=queue_name))["QueueUrl"]
+        queue_arn = (
+            await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        )["Attributes"]["QueueArn"]
+        await sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "false"},
+        )
+    return queue_url
+
+
+async def start_local_broker(port: int | None = None) -> LocalBroker | None:
+    """Start moto's server on a loopback port (a free one unless given) with the topic,
+    the queue and the subscription; None when moto is not installed."""
     try:
         from moto.server import ThreadedMotoServer
     except ImportError:
         return None
     # werkzeug logs every request at INFO: noise beside the API's own log.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = _free_port()
+    port = port or _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     await asyncio.to_thread(server.start)
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        async with client("sns", endpoint) as sns, client("sqs", endpoint) as sqs:
+        async with client("sns", endpoint) as sns:
             topic_arn = (await sns.create_topic(Name=TOPIC_NAME))["TopicArn"]
-            queue_url = (await sqs.create_queue(QueueName=QUEUE_NAME))["QueueUrl"]
-            queue_arn = (
-                await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-            )["Attributes"]["QueueArn"]
-            await sns.subscribe(
-                TopicArn=topic_arn,
-                Protocol="sqs",
-                Endpoint=queue_arn,
-                Attributes={"RawMessageDelivery": "false"},
-            )
+        queue_url = await subscribe_queue(endpoint, topic_arn, QUEUE_NAME)
     except BaseException:
         server.stop()
         raise
