@@ -20,15 +20,22 @@ RUN pip install --no-cache-dir --root-user-action=ignore --no-deps --only-binary
  && uv pip sync --python /opt/allocation-api/bin/python --require-hashes lock/runtime.txt
 COPY pyproject.toml README.md ./
 COPY allocation_api ./allocation_api
+# What /info reports (allocation_api/build_info.py), baked into the wheel:
+#   docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD) \
+#     --build-arg GIT_BRANCH=$(git rev-parse --abbrev-ref HEAD) \
+#     --build-arg BUILD_TIME=$(date -u +%Y-%m-%dT%H:%M:%SZ) .
+ARG GIT_COMMIT=unknown
+ARG GIT_BRANCH=unknown
+ARG BUILD_TIME=unknown
+RUN printf '{"commit": "%s", "branch": "%s", "time": "%s"}\n' \
+        "$GIT_COMMIT" "$GIT_BRANCH" "$BUILD_TIME" > allocation_api/_build.json
 RUN uv build --wheel --build-constraints lock/build.txt --out-dir /tmp/dist \
  && uv pip install --python /opt/allocation-api/bin/python --no-deps /tmp/dist/*.whl \
  && uv pip check --python /opt/allocation-api/bin/python
 
 # Same base image: the venv's interpreter link points into it.
 FROM ${PYTHON_IMAGE}
-ARG GIT_REF=unknown
-ENV ALLOCATION_API_GIT_REF=${GIT_REF} \
-    ALLOCATION_API_MODE=serve \
+ENV ALLOCATION_API_MODE=serve \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/allocation-api/bin:${PATH}
 COPY --from=build /opt/allocation-api /opt/allocation-api

@@ -17,12 +17,13 @@ from contextlib import AsyncExitStack, asynccontextmanager, suppress
 
 import aiohttp
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from allocation_api import health
+from allocation_api import __version__, health
 from allocation_api.auth.errors import JwksUnavailable
 from allocation_api.auth.jwks import JwksCache
 from allocation_api.auth.verify import TokenVerifier
@@ -39,12 +40,18 @@ from allocation_api.store.idempotency import purge_periodically
 from allocation_api.store.migrate import run_migrations
 from allocation_api.store.read_pool import ReadPool
 from allocation_api.upstream import Upstreams
+from allocation_api.web import handovers, rest, subject_access
 from allocation_api.web.errors import request_error
 from allocation_api.web.graphiql import STATIC_DIR, graphiql_page
 from allocation_api.web.graphql import GraphQLEndpoint, json_response
 from allocation_api.web.metrics import Metrics
+from allocation_api.web.observe import ObserveRequests
+from allocation_api.web.openapi import OpenApiEndpoints
+from allocation_api.web.persisted import PersistedQueries
 
 log = logging.getLogger("allocation_api")
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def jwks_url(settings: Settings) -> str:
@@ -137,12 +144,15 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
     """The ASGI app. `dev_token` pre-fills GraphiQL's Authorization header (dev only)."""
     schema = build_schema(settings)
     metrics = Metrics()
-    endpoint = GraphQLEndpoint(schema, metrics)
+    endpoint = GraphQLEndpoint(schema, metrics, PersistedQueries(settings.apq_cache_size))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             app.state.services = services = await open_services(settings, stack)
+            metrics.bind(services)
+            for upstream in services.upstreams.breakers():
+                services.upstreams.http(upstream).observer = metrics.observe_upstream
             if settings.idempotency_purge_interval_s > 0:
                 purging = asyncio.create_task(
                     purge_periodically(
@@ -172,18 +182,31 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
             yield
 
     async def graphql(request: Request) -> Response:
-        if request.method == "POST":
-            return await endpoint.handle(request)
-        if settings.is_dev and "text/html" in request.headers.get("accept", ""):
+        # A browser opening the URL (HTML wanted, no GraphQL parameters) gets GraphiQL
+        # in dev; every other GET or POST is a GraphQL-over-HTTP request.
+        if (
+            request.method == "GET"
+            and settings.is_dev
+            and "text/html" in request.headers.get("accept", "")
+            and not {"query", "extensions"} & set(request.query_params)
+        ):
             return graphiql_page(request, dev_token)
-        return json_response(
-            request_error("Send GraphQL requests as POST application/json", "METHOD_NOT_ALLOWED"),
-            405,
-            {"Allow": "POST"},
-        )
+        return await endpoint.handle(request)
+
+    # Every REST endpoint, served and published in /v3/api-docs together
+    # (web/rest.py: add another module's `RestRoute`s to this one tuple).
+    rest_routes = (*rest.routes(metrics), *handovers.routes(), *subject_access.routes())
+    openapi = OpenApiEndpoints(rest_routes, version=__version__)
 
     routes: list[Route | Mount] = [
         Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),
+        # Every method reaches the endpoint, which answers 405 in the contract's JSON.
+        *(
+            Route(r.path, r.endpoint, methods=_ALL_METHODS, name=r.operation_id)
+            for r in rest_routes
+        ),
+        Route("/v3/api-docs", openapi.docs, methods=["GET"]),
+        Route("/swagger-ui.html", openapi.page, methods=["GET"]),
         Route("/health", health.health),
         Route("/health/ping", health.ping),
         Route("/health/liveness", health.liveness),
@@ -201,7 +224,18 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
         log.error("unhandled error on %s", request.url.path, exc_info=exc)
         return json_response(request_error("Internal error", "INTERNAL"), 500)
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={500: internal_error})
+    # Outermost: the access line, server span and request headers cover every route.
+    observe = Middleware(
+        ObserveRequests,
+        metrics=metrics,
+        routes=frozenset(r.path for r in routes if isinstance(r, Route)),
+    )
+    app = Starlette(
+        routes=routes,
+        middleware=[observe],
+        lifespan=lifespan,
+        exception_handlers={500: internal_error},
+    )
     app.state.schema = schema
     app.state.health_check = health.HealthCheck(settings.health_cache_s)
     return app

@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shlex
 import signal
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +52,21 @@ def dev_json_path(settings: Settings) -> Path:
 
 
 def settings_for_sandbox(settings: Settings, sandbox: Sandbox, database_url: str) -> Settings:
+    return settings_for_sandbox_urls(settings, sandbox.urls, database_url)
+
+
+def settings_for_sandbox_urls(
+    settings: Settings, urls: dict[str, str], database_url: str
+) -> Settings:
+    """Settings that reach the sandbox at `urls` (a running dev stack's `dev.json`)."""
     return settings.model_copy(
         update={
             "mode": "dev",
-            "database_url": database_url,
-            "prisoner_search_url": sandbox.urls["prisoner-search"],
-            "prison_api_url": sandbox.urls["prison-api"],
-            "nomis_user_roles_url": sandbox.urls["nomis-user-roles"],
-            "hmpps_auth_url": sandbox.urls["hmpps-auth"],
+            "database_url": database_url or None,
+            "prisoner_search_url": urls["prisoner-search"],
+            "prison_api_url": urls["prison-api"],
+            "nomis_user_roles_url": urls["nomis-user-roles"],
+            "hmpps_auth_url": urls["hmpps-auth"],
             "client_id": SANDBOX_CLIENT_ID,
             "client_secret": SecretStr(SANDBOX_CLIENT_SECRET),
             "migrate_on_start": False,
@@ -174,6 +183,35 @@ async def seed_allocations(api_url: str, token: str) -> int:
         return made
 
 
+def _token_command() -> str:
+    """How to run `allocation-api token` from here: this installation's script, relative
+    to the working directory when inside it (`.venv/bin/allocation-api`)."""
+    script = Path(sys.executable).parent / "allocation-api"
+    with contextlib.suppress(ValueError):
+        script = script.relative_to(Path.cwd())
+    return shlex.quote(str(script))
+
+
+def banner(
+    api_url: str, sandbox_urls: dict[str, str], made: int, token: str, *, events: bool = False
+) -> str:
+    """What `allocation-api dev` prints once up: URLs, and commands to copy as they are."""
+    query = orjson.dumps({"query": f'{{ prison(code: "{SEED_PRISON}") {{ name }} }}'}).decode()
+    return (
+        f"\nAllocation API (dev) is up.\n"
+        f"  GraphiQL:  {api_url}/graphql  (the token below is pre-filled)\n"
+        f"  Sandbox:   {orjson.dumps(sandbox_urls).decode()}\n"
+        f"  Seeded:    {made} new allocations at {SEED_PRISON}\n"
+        f"  Events:    {'allocation-api events tail' if events else 'not published'}\n"
+        f"  Token ({DEV_USER}, ROLE_ALLOC_MGR, 12 h):\n\n{token}\n\n"
+        f"  In another shell, from this directory:\n\n"
+        f"export TOKEN=$({_token_command()} token)\n"
+        f"curl -s {api_url}/graphql -H 'Content-Type: application/json' "
+        f'-H "Authorization: Bearer $TOKEN" -d {shlex.quote(query)}\n\n'
+        f"Ctrl-C stops everything."
+    )
+
+
 def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -256,19 +294,7 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
         )
         stack.callback(path.unlink, missing_ok=True)
         made = await seed_allocations(api_url, token)
-        print(
-            f"\nAllocation API (dev) is up.\n"
-            f"  GraphiQL:  {api_url}/graphql\n"
-            f"  Sandbox:   {orjson.dumps(sandbox.urls).decode()}\n"
-            f"  Seeded:    {made} new allocations at {SEED_PRISON}\n"
-            f"  Events:    {'allocation-api events tail' if broker else 'not published'}\n"
-            f"  Token ({DEV_USER}, ROLE_ALLOC_MGR, 12 h):\n\n{token}\n\n"
-            f"  Try: curl -s {api_url}/graphql -H 'Content-Type: application/json' "
-            f'-H "Authorization: Bearer $TOKEN" '
-            f'-d \'{{"query": "{{ prison(code: \\"LEI\\") {{ name }} }}"}}\'\n'
-            f"Ctrl-C stops everything.",
-            flush=True,
-        )
+        print(banner(api_url, sandbox.urls, made, token, events=broker is not None), flush=True)
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()

@@ -13,7 +13,9 @@
   the service ping its upstreams on every request; the components are shown
   only to a caller with a valid bearer token (anyone else gets the status:
   which dependency is down and how the breakers stand is for operators).
-- `/info`: name, version, git ref, mode. Never settings or secrets.
+- `/info`: name, version, build time, git commit and branch (`build_info.py`:
+  recorded by the image build, else asked of git in a checkout, else
+  "unknown"), mode. Never settings or secrets.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from allocation_api import __version__
 from allocation_api.auth.verify import bearer_token
+from allocation_api.build_info import UNKNOWN, build_info
 from allocation_api.errors import AuthError
 from allocation_api.events.publisher import outbox_status
 from allocation_api.resolvers.context import Services
@@ -135,10 +137,13 @@ async def health(request: Request) -> Response:
 
 async def info(request: Request) -> Response:
     services: Services = request.app.state.services
+    built = build_info()
+    commit = built["commit"] if built["commit"] != UNKNOWN else services.settings.git_ref
     return _json(
         {
-            "build": {"name": "allocation-api", "version": __version__},
-            "git": {"ref": services.settings.git_ref},
+            "build": {"name": "allocation-api", "version": built["version"], "time": built["time"]},
+            # `ref` is the commit too: the field clients read before commits and branches.
+            "git": {"commit": commit, "branch": built["branch"], "ref": commit},
             "mode": services.settings.mode,
         }
     )

@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     request_deadline_s: float = Field(25.0, gt=0)
     """Time one GraphQL request may take, from arrival: under a typical 30 s proxy timeout."""
     query_cache_size: int = Field(1000, ge=0)
+    apq_cache_size: int = Field(1000, ge=0)
+    """Automatic persisted queries kept per process (LRU, web/persisted.py); 0 stores none."""
     fast_execution: bool = True
     """Hot fields skip strawberry's per-field wrappers (schema/fast_execution.py); off = plain."""
     gc_gen0_threshold: int = Field(50_000, ge=0)
@@ -155,9 +157,21 @@ class Settings(BaseSettings):
     migrate_on_start: bool | None = None
     """Run migrations when the app starts; unset = on in dev, off in serve (run `migrate`)."""
     git_ref: str = "unknown"
-    """Shown by /info (set by the build, e.g. GIT_REF in the Dockerfile)."""
+    """Shown by /info when the build recorded no commit (see `allocation_api/build_info.py`)."""
+
+    # --- observability -----------------------------------------------------------
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); unset = no trace export."""
+    trace_console: bool = False
+    """Print finished spans to stdout (what `allocation-api dev --trace-console` sets)."""
+    log_format: Literal["auto", "json", "text"] = "auto"
+    """auto = JSON lines in serve, and in dev unless stderr is a terminal (then text)."""
     debug_extensions: bool | None = None
-    """Add extensions.calls to responses; unset = on in dev, off in serve."""
+    """Add extensions.calls and extensions.cost to responses; unset = on in dev, off in serve."""
+    debug_cost_actual: bool = True
+    """With debug extensions on: also count what the answer holds
+    (`extensions.cost.actual`), a walk over the whole answer (the bench turns it
+    off to measure what serve does)."""
     sandbox_seed: int = 42
     sandbox_prisoners_per_prison: int = Field(300, ge=10)
     sandbox_latency_ms: int = Field(0, ge=0)

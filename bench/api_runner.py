@@ -6,7 +6,8 @@ samples. Otherwise it is run as `allocation-api serve` runs it: one uvicorn
 worker, `create_serving_app(settings)` (garbage-collector tuning included),
 the server of `web/server.py` (uvloop, httptools with the connection limits),
 no server header.
-The access log is off: it would measure writing to stderr, not the service.
+The access log (the app's `allocation_api.access` line) is off: it would measure
+writing to stderr, not the service.
 
 The configuration arrives as the path of one JSON file (written by
 `bench.children`): `{"port": int, "settings": {...}, "profile": bool}`.
@@ -136,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     config = json.loads(Path(args[0]).read_text())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The app's access line (web/observe.py) is the access log: off, as uvicorn's was.
+    logging.getLogger("allocation_api.access").setLevel(logging.WARNING)
     settings = Settings(_env_file=None, **config["settings"])
     app: Any = create_serving_app(settings)  # as `serve` does
     if config.get("profile"):

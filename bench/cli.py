@@ -526,6 +526,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "client_id": "allocation-api",
             "client_secret": "sandbox-secret",
             "migrate_on_start": False,
+            # Dev mode for extensions.calls only: the answer-size walk behind
+            # extensions.cost.actual is a dev diagnostic that serve never runs.
+            "debug_cost_actual": False,
             **overrides,
         }
         api, api_url = start_api(workdir, settings, profile=args.profile is not None)

@@ -9,7 +9,7 @@ import pytest
 
 from allocation_api.cli import main
 
-SDL = Path(__file__).resolve().parents[2] / "allocation_api" / "schema" / "schema.graphql"
+SDL = Path(__file__).resolve().parents[1] / "allocation_api" / "schema" / "schema.graphql"
 
 
 @pytest.fixture

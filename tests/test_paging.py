@@ -30,3 +30,19 @@ def test_page_bounds() -> None:
         page_bounds(101, None, 100)
     with pytest.raises(ValidationFailed, match="negative"):
         page_bounds(-1, None, 100)
+
+
+def test_the_default_page_never_exceeds_the_maximum() -> None:
+    assert page_bounds(None, None, 20) == (0, 20)
+    assert page_bounds(100, None, 100) == (0, 100)
+
+
+@pytest.mark.parametrize(
+    ("first", "code"), [(101, "PAGE_SIZE_TOO_LARGE"), (-1, "PAGE_SIZE_NEGATIVE")]
+)
+def test_out_of_range_page_sizes_are_refused_at_first(first: int, code: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        page_bounds(first, None, 100)
+
+    assert caught.value.code == code
+    assert caught.value.field == "first"

@@ -12,10 +12,9 @@ the public side needs:
 - stale-if-error: a failed refresh keeps the keys already held, so a blip at
   the sign-in service never turns valid tokens into 401s;
 - key rotation: every RSA signing key in the set is usable, chosen by `kid`;
-- refused keys: production refuses every sandbox key (and any key whose
-  fingerprint it is given), so that a misconfigured JWKS URL pointing at the
-  sandbox can never authenticate anyone (`ensure_allowed` turns it into a
-  start-up failure).
+- refused keys: production refuses every sandbox key, so that a
+  misconfigured JWKS URL pointing at the sandbox can never authenticate
+  anyone (`ensure_allowed` turns it into a start-up failure).
 
 How production recognises a sandbox key without holding one: each machine's
 sandbox generates its own RSA key on first use (never committed or packaged,
@@ -84,8 +83,7 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     """RFC 7638 SHA-256 thumbprint (base64url, unpadded) of an RSA JWK.
 
     Only the required members `e`, `kty`, `n` take part, so renaming a key
-    (`kid`) or relabelling it (`use`, `alg`) cannot slip a refused key past
-    the refusal list.
+    (`kid`) or relabelling it (`use`, `alg`) keeps its fingerprint.
     """
     canonical = json.dumps(
         {"e": jwk["e"], "kty": jwk["kty"], "n": jwk["n"]},
@@ -143,7 +141,6 @@ class JwksCache:
         refresh_min_interval_s: float = 30,
         ttl_s: float = 3600,
         refuse_sandbox_keys: bool = False,
-        refused_fingerprints: frozenset[str] = frozenset(),
         fetch_timeout_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -152,7 +149,6 @@ class JwksCache:
         self._min_interval_s = refresh_min_interval_s
         self._ttl_s = ttl_s
         self._refuse_sandbox = refuse_sandbox_keys
-        self._refused = refused_fingerprints
         self._timeout = aiohttp.ClientTimeout(total=fetch_timeout_s)
         self._clock = clock
         self._lock = asyncio.Lock()
@@ -288,9 +284,6 @@ class JwksCache:
                 refused[key.fingerprint] = (
                     f"a sandbox key, kid {key.kid!r}, fingerprint {key.fingerprint}"
                 )
-                continue
-            if key.fingerprint in self._refused:
-                refused[key.fingerprint] = f"kid {key.kid!r}, fingerprint {key.fingerprint}"
                 continue
             usable.append(key)
         if refused:

@@ -1,4 +1,4 @@
-"""Who may see and change what: the access rules of DOMAIN.md "Who uses it".
+"""Who may see and change what: the access rules of docs/DOMAIN.md "Who uses it".
 
 Pure functions of an `Identity`, the caller's NOMIS caseloads and the facts
 of the thing asked for; no I/O, so resolvers fetch the facts and ask here,

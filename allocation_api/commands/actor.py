@@ -33,12 +33,17 @@ class Actor:
         return self.identity.username or self.identity.client_id
 
     async def require_prison(self, prison: str | None) -> str:
-        """The prison, if the actor may change allocations there; else `NotAllowed`."""
-        if prison is None:
-            raise NotAllowed("The prisoner is not in a prison", code="PRISONER_NOT_IN_PRISON")
-        if not policy.can_mutate(self.identity, await self.caseloads(), prison):
+        """The prison, if the actor may change allocations there; else `NotAllowed`.
+
+        No prison is refused like a prison outside the caseloads, as
+        `policy.can_mutate` refuses it. The commands pass a prisoner's prison
+        that `checks.fresh_prisoner` has accepted, a stored allocation's prison
+        or the prison an input names, so none is None in practice.
+        """
+        if prison is None or not policy.can_mutate(self.identity, await self.caseloads(), prison):
             raise NotAllowed(
-                f"You may not change allocations at {prison} (not in your caseloads)",
+                f"You may not change allocations at {prison or 'no prison'}"
+                " (not in your caseloads)",
                 code="FORBIDDEN_PRISON",
             )
         return prison

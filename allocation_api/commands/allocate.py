@@ -9,7 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.commands import checks
 from allocation_api.commands.actor import Actor, display_name
-from allocation_api.commands.allocation_change import Replay, change_allocation
+from allocation_api.commands.allocation_change import Replay, change_allocation, user_event
+from allocation_api.commands.handover import recalculate_handover
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.errors import NotAllowed
 from allocation_api.resolvers.context import RequestContext
@@ -17,7 +18,7 @@ from allocation_api.resolvers.prisoners import recommended_pom_type
 from allocation_api.rules.eligibility import in_prison_list, is_omic_eligible
 from allocation_api.rules.override import OverrideReason, validate_override
 from allocation_api.rules.pom_type import pom_type_for_position
-from allocation_api.store.enums import AllocationEventType, AllocationTrigger
+from allocation_api.store.enums import AllocationEventType
 from allocation_api.store.tables import Allocation, AllocationEvent
 from allocation_api.upstream import Upstreams
 
@@ -120,20 +121,16 @@ async def allocate_primary(
         row.message = command.message
         row.created_by_username = actor.username
         row.created_by_name = actor_name
-        return AllocationEvent(
-            offender_no=offender_no,
-            prison_code=prison,
-            event=event_type,
-            trigger=AllocationTrigger.USER,
-            previous_primary_pom_staff_id=previous_primary,
-            previous_secondary_pom_staff_id=previous_secondary,
-            allocated_at_tier=row.allocated_at_tier,
-            recommended_pom_type=row.recommended_pom_type,
+        await recalculate_handover(session, prisoner, reads.today)  # fresh NOMIS record
+        return user_event(
+            row,
+            event_type,
+            previous_primary=previous_primary,
+            previous_secondary=previous_secondary,
             override_reasons=list(row.override_reasons),
             override_detail=command.override_detail,
             suitability_detail=command.suitability_detail,
             message=command.message,
-            allocation_version=0,
         )
 
     return await change_allocation(
@@ -184,19 +181,15 @@ async def allocate_secondary(
         row.secondary_pom_name = name
         row.created_by_username = actor.username
         row.created_by_name = actor_name
-        return AllocationEvent(
-            offender_no=offender_no,
-            prison_code=prison,
-            event=AllocationEventType.REALLOCATE_SECONDARY_POM
+        await recalculate_handover(session, prisoner, reads.today)  # fresh NOMIS record
+        return user_event(
+            row,
+            AllocationEventType.REALLOCATE_SECONDARY_POM
             if previous
             else AllocationEventType.ALLOCATE_SECONDARY_POM,
-            trigger=AllocationTrigger.USER,
-            previous_primary_pom_staff_id=row.primary_pom_staff_id,
-            previous_secondary_pom_staff_id=previous,
-            allocated_at_tier=row.allocated_at_tier,
-            recommended_pom_type=row.recommended_pom_type,
+            previous_primary=row.primary_pom_staff_id,
+            previous_secondary=previous,
             message=command.message,
-            allocation_version=0,
         )
 
     return await change_allocation(

@@ -27,7 +27,7 @@ from allocation_api.errors import Conflict, NotAllowed
 from allocation_api.events import outbox
 from allocation_api.store import guards
 from allocation_api.store import repositories as repo
-from allocation_api.store.enums import PomStatus
+from allocation_api.store.enums import AllocationEventType, AllocationTrigger, PomStatus
 from allocation_api.store.tables import Allocation, AllocationEvent
 
 Change = Callable[[AsyncSession, Allocation], Awaitable[AllocationEvent]]
@@ -42,6 +42,31 @@ class Replay:
     operation: str
     key: str | None
     fingerprint: str
+
+
+def user_event(
+    row: Allocation,
+    event: AllocationEventType,
+    *,
+    previous_primary: int | None,
+    previous_secondary: int | None,
+    **details: Any,
+) -> AllocationEvent:
+    """The history event of a user's change to `row` (already changed), before
+    `change_allocation` fills in the POMs, actor and version it was saved with.
+    `details`: the change's own columns (override reasons and details, message)."""
+    return AllocationEvent(
+        offender_no=row.offender_no,
+        prison_code=row.prison_code,
+        event=event,
+        trigger=AllocationTrigger.USER,
+        previous_primary_pom_staff_id=previous_primary,
+        previous_secondary_pom_staff_id=previous_secondary,
+        allocated_at_tier=row.allocated_at_tier,
+        recommended_pom_type=row.recommended_pom_type,
+        allocation_version=0,
+        **details,
+    )
 
 
 def _snapshot(row: Allocation) -> dict[str, Any]:

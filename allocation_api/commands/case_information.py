@@ -7,6 +7,7 @@ from typing import Any
 
 from allocation_api.commands import checks
 from allocation_api.commands.actor import Actor
+from allocation_api.commands.handover import recalculate_handover
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.resolvers.context import RequestContext
 from allocation_api.store import guards
@@ -63,5 +64,7 @@ async def update_case_information(
             change=columns,
             expected_version=command.expected_version,
         )
+        # MAPPA level and probation service are handover inputs.
+        await recalculate_handover(session, prisoner, reads.today)
     uow.case_information_changed.add(offender_no)
     return saved

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from allocation_api.auth import policy
 from allocation_api.commands import checks
 from allocation_api.commands.actor import Actor, display_name
-from allocation_api.commands.allocation_change import Replay, change_allocation
+from allocation_api.commands.allocation_change import Replay, change_allocation, user_event
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.errors import Conflict, NotAllowed, NotFound
 from allocation_api.events import outbox
@@ -83,18 +83,13 @@ async def deallocate(
             row.secondary_pom_staff_id = row.secondary_pom_name = None
         row.created_by_username = actor.username
         row.created_by_name = actor_name
-        return AllocationEvent(
-            offender_no=offender_no,
-            prison_code=prison,
-            event=AllocationEventType.DEALLOCATE_PRIMARY_POM
+        return user_event(
+            row,
+            AllocationEventType.DEALLOCATE_PRIMARY_POM
             if primary
             else AllocationEventType.DEALLOCATE_SECONDARY_POM,
-            trigger=AllocationTrigger.USER,
-            previous_primary_pom_staff_id=previous_primary,
-            previous_secondary_pom_staff_id=previous_secondary,
-            allocated_at_tier=row.allocated_at_tier,
-            recommended_pom_type=row.recommended_pom_type,
-            allocation_version=0,
+            previous_primary=previous_primary,
+            previous_secondary=previous_secondary,
         )
 
     return await change_allocation(

@@ -1,6 +1,6 @@
 """Automatic deallocations when NOMIS says a prisoner's situation changed.
 
-DOMAIN.md, "Allocating": release clears both POMs
+docs/DOMAIN.md, "Allocating": release clears both POMs
 (DEALLOCATE_RELEASED_OFFENDER / OFFENDER_RELEASED); a transfer to another
 prison deallocates the primary POM (DEALLOCATE_PRIMARY_POM /
 OFFENDER_TRANSFERRED) unless the case is already allocated at the new prison
@@ -24,9 +24,13 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from allocation_api.commands.actor import SYSTEM_USER
 from allocation_api.commands.deallocate import deallocate_locked
+from allocation_api.commands.handover import recalculate_handover, remove_handover
 from allocation_api.commands.unit_of_work import UnitOfWork
+from allocation_api.resolvers.context import today_in_london
 from allocation_api.rules.eligibility import IN_SCOPE_LEGAL_STATUSES
 from allocation_api.store import repositories as repo
 from allocation_api.store.enums import AllocationEventType as Ev
@@ -85,6 +89,19 @@ def change_for(row: Allocation, prisoner: Prisoner | None) -> Change | None:
     return None
 
 
+async def _refresh_handover(
+    session: AsyncSession, change: Change, prisoner: Prisoner | None
+) -> None:
+    """A release deletes the stored handover; a transfer or legal status change
+    recalculates it from the record that caused it (`commands/handover.py`)."""
+    if prisoner is None:
+        return
+    if change.trigger == Trigger.OFFENDER_RELEASED:
+        await remove_handover(session, prisoner.prisonerNumber)
+    else:
+        await recalculate_handover(session, prisoner, today_in_london())
+
+
 async def _apply(uow: UnitOfWork, offender_no: str, prisoner: Prisoner | None) -> Change | None:
     """Re-check under the row lock (a user may have changed it meanwhile), then write."""
     async with uow.transaction() as session:
@@ -104,6 +121,7 @@ async def _apply(uow: UnitOfWork, offender_no: str, prisoner: Prisoner | None) -
             username=SYSTEM_USER,
             name=None,
         )
+        await _refresh_handover(session, change, prisoner)
     uow.allocations_changed.add(offender_no)
     return change
 

@@ -8,6 +8,9 @@ concurrently.
 Upstream loaders make ONE upstream call per batch (chunked by the client to
 the configured batch size) and consult the cross-request caches first.
 Names follow `<Thing>By<Key>Loader` habits, as attributes.
+While tracing is on, each batch function (and each KeyedOnce lookup) runs in
+a `loader <name>` span with its key count; while it is off the functions are
+used unwrapped, so batching costs nothing extra.
 """
 
 from __future__ import annotations
@@ -19,15 +22,18 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from allocation_api import tracing
 from allocation_api.keyed_once import KeyedOnce
 from allocation_api.resolvers.prison_roll import PrisonRoll
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.store import repositories as repo
+from allocation_api.store.handovers import handovers_by_offender_nos
 from allocation_api.store.owned_records import OwnedRecord, owned_records_by_offender_nos
 from allocation_api.store.read_pool import Reader
 from allocation_api.store.views import (
     AllocationEventView,
     AllocationView,
+    CalculatedHandoverView,
     CaseInformationView,
     PomDetailView,
 )
@@ -36,6 +42,31 @@ from allocation_api.upstream.models import Agency, Prisoner, StaffDetail, StaffR
 
 K = TypeVar("K")
 V = TypeVar("V")
+R = TypeVar("R")
+
+
+def _traced(name: str, fn: Callable[[list[K]], Awaitable[R]]) -> Callable[[list[K]], Awaitable[R]]:
+    """`fn` in a span per batch while tracing is on (decided when the request starts)."""
+    if not tracing.enabled():
+        return fn
+
+    async def batch(keys: list[K]) -> R:
+        with tracing.span(f"loader {name}", {"loader.name": name, "loader.keys": len(keys)}):
+            return await fn(keys)
+
+    return batch
+
+
+def _traced_one(name: str, fn: Callable[[K], Awaitable[R]]) -> Callable[[K], Awaitable[R]]:
+    """`fn` in a span per lookup while tracing is on (the KeyedOnce memos: one key)."""
+    if not tracing.enabled():
+        return fn
+
+    async def lookup(key: K) -> R:
+        with tracing.span(f"loader {name}", {"loader.name": name, "loader.keys": 1}):
+            return await fn(key)
+
+    return lookup
 
 
 def _one_per_key(
@@ -52,6 +83,7 @@ def _one_per_key(
 
 
 def _many_per_key(
+    name: str,
     reader: Reader,
     fetch: Callable[[Reader, Sequence[K]], Awaitable[Mapping[K, list[V]]]],
 ) -> DataLoader[K, list[V]]:
@@ -61,7 +93,7 @@ def _many_per_key(
         found = await fetch(reader, keys)
         return [found.get(key, []) for key in keys]
 
-    return DataLoader(load_fn=load)
+    return DataLoader(load_fn=_traced(name, load))
 
 
 async def _load_owned(reader: Reader, nos: list[str]) -> list[OwnedRecord]:
@@ -86,13 +118,13 @@ class Loaders:
         # DataLoader's future, done callback and batch bookkeeping per key (a
         # tenth of a page's CPU when the page went through `load_many`). What
         # they return is handed to the page's nodes, not memoised in a loader.
-        self.owned_records: Callable[[list[str]], Awaitable[list[OwnedRecord]]] = functools.partial(
-            _load_owned, reader
+        self.owned_records: Callable[[list[str]], Awaitable[list[OwnedRecord]]] = _traced(
+            "owned_records", functools.partial(_load_owned, reader)
         )
         """Owned records of these prisoners: ONE statement."""
         self.pom_details: Callable[
             [list[tuple[int, str]]], Awaitable[list[PomDetailView | None]]
-        ] = _one_per_key(reader, repo.pom_details_by_keys)
+        ] = _traced("pom_details", _one_per_key(reader, repo.pom_details_by_keys))
         """Owned POM details by (staff id, prison): ONE statement."""
 
         # --- owned store ---------------------------------------------------
@@ -101,14 +133,18 @@ class Loaders:
         self.owned_by_offender_no: DataLoader[str, OwnedRecord] = DataLoader(
             load_fn=self.owned_records
         )
+        self.stored_handover_by_offender_no: DataLoader[str, CalculatedHandoverView | None] = (
+            DataLoader(load_fn=_one_per_key(reader, handovers_by_offender_nos))
+        )
+        """The stored handover (`calculated_handover`) by prisoner: ONE statement per batch."""
         self.events_by_offender_no: DataLoader[str, list[AllocationEventView]] = _many_per_key(
-            reader, repo.events_by_offender_nos
+            "events_by_offender_no", reader, repo.events_by_offender_nos
         )
         self.pom_detail_by_key: DataLoader[tuple[int, str], PomDetailView | None] = DataLoader(
             load_fn=self.pom_details
         )
         self.caseload_by_staff_and_prison: DataLoader[tuple[int, str], list[AllocationView]] = (
-            DataLoader(load_fn=functools.partial(_caseloads, reader))
+            DataLoader(load_fn=_traced("caseloads", functools.partial(_caseloads, reader)))
         )
 
         # --- upstream ------------------------------------------------------
@@ -117,15 +153,15 @@ class Loaders:
         # and a request's loaders (with everything they read) would wait for the
         # cyclic garbage collector instead of going when the request does.
         rolls: list[PrisonRoll] = []
-        self.prisoners: Callable[[list[str]], Awaitable[list[Prisoner | None]]] = functools.partial(
-            _prisoners, upstreams, caches, rolls
+        self.prisoners: Callable[[list[str]], Awaitable[list[Prisoner | None]]] = _traced(
+            "prisoners", functools.partial(_prisoners, upstreams, caches, rolls)
         )
         """Prisoners by number (`prisoner_by_no`'s batch function, also a bulk read)."""
         self.prisoner_by_no: DataLoader[str, Prisoner | None] = DataLoader(
             load_fn=self.prisoners, max_batch_size=max_batch_size
         )
         self.prisoners_by_page: DataLoader[tuple[str, ...], list[Prisoner | None]] = DataLoader(
-            load_fn=functools.partial(_prisoner_pages, self.prisoners)
+            load_fn=_traced("prisoner_pages", functools.partial(_prisoner_pages, self.prisoners))
         )
         """Prisoners of whole pages (a caseload's): pages resolved side by side (the
         co-workers' caseloads under a page's nodes) share ONE bulk read, with one
@@ -133,16 +169,17 @@ class Loaders:
         # One key per request (the prison, its roll, its POM list): memoised, not
         # batched, so a cache hit costs no turn of the event loop (keyed_once.py).
         self.roll_by_prison: KeyedOnce[str, PrisonRoll] = KeyedOnce(
-            functools.partial(_prison_roll, upstreams, caches, rolls)
+            _traced_one("roll_by_prison", functools.partial(_prison_roll, upstreams, caches, rolls))
         )
         self.poms_by_prison: KeyedOnce[str, list[StaffRole]] = KeyedOnce(
-            functools.partial(_poms, upstreams, caches)
+            _traced_one("poms_by_prison", functools.partial(_poms, upstreams, caches))
         )
         self.staff_by_id: DataLoader[int, StaffDetail | None] = DataLoader(
-            load_fn=functools.partial(_staff, upstreams, caches), max_batch_size=max_batch_size
+            load_fn=_traced("staff_by_id", functools.partial(_staff, upstreams, caches)),
+            max_batch_size=max_batch_size,
         )
         self.agency_by_id: KeyedOnce[str, Agency | None] = KeyedOnce(
-            functools.partial(_agency, upstreams, caches)
+            _traced_one("agency_by_id", functools.partial(_agency, upstreams, caches))
         )
 
     async def allocation(self, offender_no: str) -> AllocationView | None:

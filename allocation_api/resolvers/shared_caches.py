@@ -56,6 +56,8 @@ class SharedCaches:
     agency_by_id: SingleFlightCache[str, Agency | None]
     user_by_name: SingleFlightCache[str, NomisUser | None]
     caseloads_by_user: SingleFlightCache[str, UserCaseloads | None]
+    user_by_staff_id: SingleFlightCache[int, NomisUser | None]
+    """NOMIS user roles' account of a staff member (names and email for the REST API)."""
     prisoners_by_prison: SingleFlightCache[str, PrisonRoll]
     prisoner_by_no: SingleFlightCache[str, Prisoner | None]
     handovers: HandoverMemo
@@ -78,6 +80,9 @@ class SharedCaches:
             ),
             caseloads_by_user=SingleFlightCache(
                 "caseloads_by_user", ttl_s=settings.cache_ttl_caseloads_s, maxsize=size
+            ),
+            user_by_staff_id=SingleFlightCache(
+                "user_by_staff_id", ttl_s=settings.cache_ttl_users_s, maxsize=size
             ),
             # Whole-prison lists are big; keep few of them.
             prisoners_by_prison=SingleFlightCache(

@@ -10,7 +10,7 @@ Nothing in the production path imports this package: `serve` and
 `allocation_api.app` never load it (a test in tests/sandbox/ proves it), and
 only the `dev`, `sandbox` and `token` commands import it, inside the command.
 Its signing key is generated on first use and production refuses it (see
-`keys.py`). See `launcher.py` for the API and DOMAIN.md for the upstream
+`keys.py`). See `launcher.py` for the API and docs/DOMAIN.md for the upstream
 contract the fakes follow.
 """
 

@@ -62,7 +62,9 @@ class Sandbox:
     def request_counts(self) -> dict[str, dict[str, int]]: ...
     @overload
     def request_counts(self, upstream: str) -> dict[str, int]: ...
-    def request_counts(self, upstream: str | None = None) -> Any:
+    def request_counts(
+        self, upstream: str | None = None
+    ) -> dict[str, int] | dict[str, dict[str, int]]:
         """Counts by "METHOD /template" for one upstream, or {upstream: counts} for all."""
         if upstream is not None:
             return self._server(upstream).counter.counts()

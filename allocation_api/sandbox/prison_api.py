@@ -31,7 +31,7 @@ class PrisonApi(FakeUpstream):
             "errorCode": status,
             "userMessage": message,
             "developerMessage": message,
-            "moreInfo": "Sandbox prison-api; see DOMAIN.md, Upstream APIs",
+            "moreInfo": "Sandbox prison-api; see docs/DOMAIN.md, Upstream APIs",
         }
 
     async def pom_roles(self, request: web.Request) -> web.Response:

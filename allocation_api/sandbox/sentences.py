@@ -25,7 +25,7 @@ from typing import Any
 IN_SCOPE_LEGAL_STATUSES = frozenset(
     {"SENTENCED", "INDETERMINATE_SENTENCE", "RECALL", "IMMIGRATION_DETAINEE"}
 )
-"""Legal statuses the prison lists consider (DOMAIN.md)."""
+"""Legal statuses the prison lists consider (docs/DOMAIN.md)."""
 
 CIVIL_IMPRISONMENT_STATUSES = frozenset(
     {
@@ -40,7 +40,7 @@ CIVIL_IMPRISONMENT_STATUSES = frozenset(
         "YO_CFINE",
     }
 )
-"""Imprisonment statuses of a civil sentence (DOMAIN.md)."""
+"""Imprisonment statuses of a civil sentence (docs/DOMAIN.md)."""
 
 IMPRISONMENT_STATUS_DESCRIPTIONS: dict[str, str] = {
     "ADIMP_ORA": "ORA Sentencing Code Adult Imprisonment",

@@ -45,7 +45,7 @@ class BadRequest(Exception):
     """Raised by handlers for malformed input; answered 400 with the upstream's error body."""
 
 
-async def read_json(request: web.Request) -> Any:
+async def read_json(request: web.Request) -> object:
     """The request body as JSON, or BadRequest."""
     try:
         return orjson.loads(await request.read())

@@ -19,9 +19,6 @@ limiter counts the root field as level 0). The validation rules are
 built once per `limit_extensions` call (not per request), so the validation
 cache (`DocumentValidationCache`), keyed on the rule classes, keeps hitting.
 
-`check_page_size` is the same rule for resolvers: they call it on the value
-they receive, which also covers the default page size.
-
 In production (`production_extensions`) introspection is off and graphql's
 "Did you mean ...?" hints are removed from error messages: together they
 would otherwise let anyone map the whole schema by trial and error.
@@ -60,7 +57,6 @@ from strawberry.extensions import (
 )
 
 from allocation_api.caching import BoundedMemo
-from allocation_api.errors import ValidationFailed
 from allocation_api.schema.cost import CostMemo, QueryCostLimiter
 from allocation_api.settings import Settings
 
@@ -87,21 +83,6 @@ def _page_size_problem(first: int, max_page_size: int) -> tuple[str, str] | None
             "fetch further pages with 'after'.",
         )
     return None
-
-
-def check_page_size(first: int | None, max_page_size: int, default: int = 50) -> int:
-    """The page size to use for a `first` argument, or `ValidationFailed` if out of range.
-
-    None means "not given": the default, never more than the maximum. Zero
-    is allowed (a caller may want only `totalCount`).
-    """
-    if first is None:
-        return min(default, max_page_size)
-    problem = _page_size_problem(first, max_page_size)
-    if problem is not None:
-        code, message = problem
-        raise ValidationFailed(message, code=code, field=PAGE_SIZE_ARGUMENT)
-    return first
 
 
 def page_size_rule(max_page_size: int) -> type[ValidationRule]:

@@ -54,7 +54,7 @@ from allocation_api.schema.permissions import (
     prisoner_visible,
     visible_prisoners,
 )
-from allocation_api.schema.unavailable import unavailable
+from allocation_api.schema.unavailable import Unavailable
 from allocation_api.schema.values import (
     AllocationEvent,
     CaseInformation,
@@ -145,11 +145,15 @@ def handover_of(ctx: RequestContext, node: Prisoner) -> Handover | Awaitable[Han
     owned = node.owned
     if owned is None:
         return _handover(ctx, node)
-    return handover(prisoner_resolvers.known_handover_result(ctx, _record(node), owned))
+    record = _record(node)
+    return handover(
+        prisoner_resolvers.known_handover_result(ctx, record, owned), record.prisonerNumber
+    )
 
 
 async def _handover(ctx: RequestContext, node: Prisoner) -> Handover | None:
-    return handover(await prisoner_resolvers.handover_result(ctx, _record(node)))
+    record = _record(node)
+    return handover(await prisoner_resolvers.handover_result(ctx, record), record.prisonerNumber)
 
 
 def responsibility_of(
@@ -517,7 +521,7 @@ def prisoner(p: nomis.Prisoner) -> Prisoner:
 
 def prisoner_unavailable(offender_no: str, error: AllocationApiError) -> Prisoner:
     """A prisoner whose NOMIS data could not be read: owned fields still resolve."""
-    gone = unavailable(error)
+    gone: Any = Unavailable(error)
     return Prisoner(
         offender_no=offender_no,
         first_name=gone,
@@ -562,7 +566,7 @@ def allocation(row: AllocationRow | AllocationView) -> Allocation:
     )
 
 
-_DETAIL_NOT_READ: Any = unavailable(AllocationApiError("POM details were not read for this query"))
+_DETAIL_NOT_READ: Any = Unavailable(AllocationApiError("POM details were not read for this query"))
 """Fills the detail fields of a POM built without its details (one shared marker:
 building an exception per POM showed in the page's profile). Never seen by a
 client unless a resolver misjudged what the query selects: then the field
@@ -609,7 +613,7 @@ def _detail_fields(detail: Any, role: nomis.StaffRole | None) -> tuple[Any, Any]
 
 
 def pom_unavailable(staff_id: int, prison_code: str, detail: Any, error: AllocationApiError) -> Pom:
-    gone = unavailable(error)
+    gone: Any = Unavailable(error)
     # Without NOMIS, a POM with no recorded details is taken as active, full time.
     status, pattern = (
         (PomStatus.ACTIVE, 1.0) if detail is None else _detail_fields(detail, role=None)

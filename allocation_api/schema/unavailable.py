@@ -7,6 +7,11 @@ marker's error when such a field is selected, so graphql-core nulls exactly
 that field and reports the error at exactly its path, and the owned data
 around it still arrives. Fields stay plain attributes (no resolver per field),
 which keeps the hot path as cheap as graphql-core's own attribute lookup.
+
+A marker stands where a field of another type is declared, a deliberate gap
+in the types: the code that builds a partial object holds its marker in a
+variable annotated `Any` (`schema/types.py`), so the gap is visible where it is
+made and nowhere else.
 """
 
 from __future__ import annotations
@@ -26,11 +31,6 @@ class Unavailable:
 
     def __repr__(self) -> str:
         return f"Unavailable({self.error.code})"
-
-
-def unavailable(error: AllocationApiError) -> Any:
-    """An `Unavailable` typed as Any, so it can fill any upstream-derived field."""
-    return Unavailable(error)
 
 
 def resolve_attribute(source: Any, name: str) -> object:

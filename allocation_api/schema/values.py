@@ -27,6 +27,7 @@ from allocation_api.schema.enums import (
     Tier,
 )
 from allocation_api.schema.permissions import INHERIT
+from allocation_api.schema.stored_handover import StoredHandover, resolve_differs, resolve_stored
 from allocation_api.store.tables import CaseInformation as CaseInformationRow
 from allocation_api.store.views import AllocationEventView, CaseInformationView
 from allocation_api.upstream import models as nomis
@@ -84,6 +85,19 @@ class Handover:
     reason: str = strawberry.field(
         metadata=INHERIT, description="Machine-readable rule that decided."
     )
+    stored: StoredHandover | None = strawberry.field(
+        resolver=resolve_stored,
+        metadata=INHERIT,
+        description="The handover as stored for other services; null when none is stored.",
+    )
+    differs_from_stored: bool | None = strawberry.field(
+        resolver=resolve_differs,
+        metadata=INHERIT,
+        description="Whether the stored handover differs from this live one; null when none"
+        " is stored.",
+    )
+    offender_no: strawberry.Private[str | None] = None
+    live: strawberry.Private[HandoverResult | None] = None
 
 
 @strawberry.type(description="Counts of a POM's cases (computed from owned and live data).")
@@ -215,12 +229,14 @@ def event(row: AllocationEventView) -> AllocationEvent:
     )
 
 
-def handover(result: HandoverResult) -> Handover:
+def handover(result: HandoverResult, offender_no: str | None = None) -> Handover:
     return Handover(
         responsibility=result.responsibility,
         handover_date=result.handover_date,
         start_date=result.start_date,
         reason=result.reason.value,
+        offender_no=offender_no,
+        live=result,
     )
 
 

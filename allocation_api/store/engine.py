@@ -23,6 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from allocation_api import tracing
 from allocation_api.calls import count_store
 from allocation_api.errors import StoreUnavailable
 from allocation_api.store.failures import StoreConstraintViolation, translate_store_errors
@@ -77,6 +78,8 @@ def create_engine(
         },
     )
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    event.listen(engine.sync_engine, "after_cursor_execute", _end_statement_span)
+    event.listen(engine.sync_engine, "handle_error", _fail_statement_span)
     return engine
 
 
@@ -123,5 +126,33 @@ async def ping(engine: AsyncEngine, *, timeout_s: float = 2.0) -> bool:
     return True
 
 
-def _count_statement(*_args: Any) -> None:
+def _count_statement(
+    _conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool
+) -> None:
     count_store()
+    if tracing.enabled() and context is not None:
+        # One span per statement, ended by the after-execute or error hook. The
+        # asyncio task's context reaches this greenlet, so the span's parent is
+        # the current one (the operation, a command).
+        head = statement.lstrip().split(None, 1)
+        context._allocation_api_span = tracing.start_span(
+            f"sql {head[0].upper()}" if head else "sql",
+            {"db.system": "postgresql", "db.statement": statement, "db.pool": "write"},
+            kind=tracing.SpanKind.CLIENT,
+        )
+
+
+def _end_statement_span(*args: Any) -> None:
+    context = args[4]
+    started = getattr(context, "_allocation_api_span", None)
+    if started is not None:
+        context._allocation_api_span = None
+        tracing.end_span(started)
+
+
+def _fail_statement_span(exception_context: Any) -> None:
+    context = exception_context.execution_context
+    started = getattr(context, "_allocation_api_span", None)
+    if started is not None:
+        context._allocation_api_span = None
+        tracing.end_span(started, exception_context.original_exception)

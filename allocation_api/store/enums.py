@@ -15,7 +15,7 @@ from __future__ import annotations
 from allocation_api.rules.early_allocation import EarlyAllocationOutcome
 from allocation_api.rules.override import OverrideReason
 from allocation_api.rules.pom_type import PomType
-from allocation_api.rules.responsibility import ResponsibilityOverride
+from allocation_api.rules.responsibility import Responsibility, ResponsibilityOverride
 from allocation_api.rules.vocabulary import (
     AllocationEventType,
     AllocationTrigger,
@@ -34,6 +34,7 @@ __all__ = [
     "PomStatus",
     "PomType",
     "ProbationService",
+    "Responsibility",
     "ResponsibilityOverride",
     "Tier",
 ]

@@ -1,19 +1,8 @@
-"""Stored mutation responses, so a retried request (same idempotency key) is replayed.
+"""How long stored mutation responses live, and the job that deletes them.
 
-Use inside the mutation's transaction:
-
-    stored = await find_idempotent_response(session, key, operation)
-    if stored is not None:
-        -> replay stored.response if stored.request_hash matches, else refuse
-    ...do the work...
-    if not await record_idempotent_response(session, IdempotencyKey(...)):
-        -> a concurrent request with the same key won: roll back, replay its response
-
-`record_idempotent_response` waits for a concurrent transaction that is
-inserting the same key, so exactly one of two racing requests wins.
-
-Mutations claim the key before writing instead (`guards.claim_idempotency_key`),
-so the record and the write commit or roll back together.
+A mutation claims its idempotency key in the transaction that writes
+(`guards.claim_idempotency_key`), so a retried request (same key) is
+replayed and the record and the write commit or roll back together.
 
 Keys expire after a retention period (`idempotency_retention_days`, 7 days by
 default: clients retry within seconds or minutes, and a retry queue that has
@@ -33,22 +22,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.store.failures import translate_store_errors
-from allocation_api.store.tables import IdempotencyKey
 
 __all__ = [
     "DEFAULT_RETENTION",
     "PurgeReport",
     "expiry_cutoff",
-    "find_idempotent_response",
     "purge_expired_idempotency_keys",
     "purge_periodically",
-    "record_idempotent_response",
 ]
 
 DEFAULT_RETENTION = timedelta(days=7)
@@ -59,51 +42,6 @@ log = logging.getLogger("allocation_api.store.idempotency")
 def expiry_cutoff(retention: timedelta) -> sa.ColumnElement[datetime]:
     """Rows created before this have expired (the database's clock, one for all replicas)."""
     return sa.func.now() - sa.literal(retention, sa.Interval())
-
-
-@translate_store_errors()
-async def find_idempotent_response(
-    session: AsyncSession, key: str, operation: str, *, retention: timedelta = DEFAULT_RETENTION
-) -> IdempotencyKey | None:
-    """The stored response for (`key`, `operation`) unless expired (1 statement)."""
-    statement = select(IdempotencyKey).where(
-        col(IdempotencyKey.key) == key,
-        col(IdempotencyKey.operation) == operation,
-        col(IdempotencyKey.created_at) >= expiry_cutoff(retention),
-    )
-    return (await session.exec(statement)).one_or_none()
-
-
-@translate_store_errors()
-async def record_idempotent_response(
-    session: AsyncSession, row: IdempotencyKey, *, retention: timedelta = DEFAULT_RETENTION
-) -> bool:
-    """Store a response unless an unexpired one exists for the same key and
-    operation; an expired one is replaced (1 statement).
-
-    True when this call stored it; False when another request already had.
-    """
-    values = {
-        "key": row.key,
-        "operation": row.operation,
-        "request_hash": row.request_hash,
-        "response": row.response,
-        "created_by_username": row.created_by_username,
-        "created_at": sa.func.now(),
-    }
-    statement = (
-        insert(IdempotencyKey)
-        .values(**values)
-        .on_conflict_do_update(
-            index_elements=[col(IdempotencyKey.key), col(IdempotencyKey.operation)],
-            set_={k: v for k, v in values.items() if k not in ("key", "operation")},
-            where=col(IdempotencyKey.created_at) < expiry_cutoff(retention),
-        )
-        .returning(col(IdempotencyKey.key))
-    )
-    with session.no_autoflush:
-        inserted = (await session.exec(statement)).first()
-    return inserted is not None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from allocation_api.store.views import (
     column_count,
     columns,
     json_document,
+    json_documents,
 )
 
 
@@ -93,9 +94,9 @@ async def owned_records_by_offender_nos(
             else ResponsibilityOverrideView.from_json(json_document(override)),
             []
             if reviews is None
-            else [ParoleReviewView.from_json(r) for r in json_document(reviews)],
+            else [ParoleReviewView.from_json(r) for r in json_documents(reviews)],
             []
             if assessments is None
-            else [EarlyAllocationView.from_json(e) for e in json_document(assessments)],
+            else [EarlyAllocationView.from_json(e) for e in json_documents(assessments)],
         )
     return found

@@ -358,3 +358,26 @@ class EventOutbox(SQLModel, table=True):
     next_attempt_at: datetime = _timestamp()
     last_error: str | None = _text()
     published_at: datetime | None = _timestamp(nullable=True)
+
+
+class CalculatedHandover(SQLModel, table=True):
+    """The handover last calculated for one prisoner and stored (one row per prisoner).
+
+    Written only when a calculation gives values different from the row's
+    (`commands/handover.py`), so `updated_at` is when the stored answer last
+    changed and `last_calculated_at` when the values now held were
+    calculated. Other services read it (`GET /api/handovers/{nomsNumber}`);
+    the graph keeps computing live and reports when the two differ.
+    `reason` is the rules' `HandoverReason` name (CHECK in the migration).
+    """
+
+    __tablename__ = "calculated_handover"
+
+    offender_no: str = _offender_no(primary_key=True)
+    start_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    handover_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    responsibility: enums.Responsibility = _enum(enums.Responsibility, nullable=False)
+    reason: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    last_calculated_at: datetime = _timestamp()
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()

@@ -63,6 +63,7 @@ _OWNED_TABLES = (
     "early_allocation",
     "idempotency_key",
     "event_outbox",
+    "calculated_handover",
 )
 
 

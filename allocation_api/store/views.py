@@ -27,7 +27,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import orjson
 from sqlmodel import SQLModel
@@ -42,6 +42,7 @@ from allocation_api.store.enums import (
     PomStatus,
     PomType,
     ProbationService,
+    Responsibility,
     ResponsibilityOverride,
     Tier,
 )
@@ -97,9 +98,30 @@ _EVENT = _members(AllocationEventType)
 _TRIGGER = _members(AllocationTrigger)
 
 
-def json_document(value: Any) -> Any:
-    """A `to_jsonb` column: asyncpg hands jsonb back as text unless a codec is set."""
+JsonObject: TypeAlias = dict[str, Any]
+"""A row as `to_jsonb` makes it: column name to JSON value. `from_json` reads
+each member as its column's type; the table's constraints guarantee it."""
+
+
+def _decoded(value: object) -> object:
+    # asyncpg hands jsonb back as text unless a codec is set.
     return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def json_document(value: object) -> JsonObject:
+    """A `to_jsonb(row)` column as the row's JSON object."""
+    document = _decoded(value)
+    if not isinstance(document, dict):
+        raise TypeError(f"expected a JSON object, got {type(document).__name__}")
+    return document
+
+
+def json_documents(value: object) -> list[JsonObject]:
+    """A `jsonb_agg(to_jsonb(row))` column as the rows' JSON objects, in its order."""
+    documents = _decoded(value)
+    if not isinstance(documents, list) or not all(isinstance(d, dict) for d in documents):
+        raise TypeError(f"expected a JSON array of objects, got {type(documents).__name__}")
+    return documents
 
 
 def _choice(
@@ -335,3 +357,25 @@ class AllocationEventView:
             *_choice(tier, pom_type, reasons),
             *row[14:],
         )
+
+
+_RESPONSIBILITY = _members(Responsibility)
+
+
+@view_of(tables.CalculatedHandover)
+@dataclass(slots=True)
+class CalculatedHandoverView:
+    offender_no: str
+    start_date: dt.date | None
+    handover_date: dt.date | None
+    responsibility: Responsibility
+    reason: str
+    last_calculated_at: dt.datetime
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> CalculatedHandoverView:
+        """From the table's columns in field order (asyncpg decodes the types)."""
+        no, start, handover, responsibility = row[:4]
+        return cls(no, start, handover, _RESPONSIBILITY[responsibility], *row[4:])

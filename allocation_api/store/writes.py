@@ -19,7 +19,7 @@ returned are the session's own, refreshed from the database.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -28,22 +28,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.errors import Conflict
 from allocation_api.store.failures import translate_store_errors
-from allocation_api.store.tables import Allocation, AllocationEvent, CaseInformation, PomDetail
+from allocation_api.store.tables import Allocation, AllocationEvent, PomDetail
 
 __all__ = [
     "allocations_with_a_pom",
     "append_event",
     "lock_allocation",
-    "lock_case_information",
     "lock_cases_of_pom",
     "lock_existing_allocation",
     "lock_pom_detail",
     "save_allocation",
-    "upsert_case_information",
-    "upsert_pom_detail",
 ]
-
-M = TypeVar("M", CaseInformation, PomDetail)
 
 # Columns the database maintains; callers' values for them are ignored.
 _MAINTAINED = frozenset({"created_at", "updated_at", "version"})
@@ -89,12 +84,6 @@ async def _select_for_update(session: AsyncSession, offender_no: str) -> Allocat
 async def lock_existing_allocation(session: AsyncSession, offender_no: str) -> Allocation | None:
     """The prisoner's allocation row locked FOR UPDATE, if there is one (1 statement)."""
     statement = select(Allocation).where(col(Allocation.offender_no) == offender_no)
-    return (await session.exec(statement.with_for_update())).first()
-
-
-async def lock_case_information(session: AsyncSession, offender_no: str) -> CaseInformation | None:
-    """The prisoner's case information locked FOR UPDATE, if recorded (1 statement)."""
-    statement = select(CaseInformation).where(col(CaseInformation.offender_no) == offender_no)
     return (await session.exec(statement.with_for_update())).first()
 
 
@@ -181,47 +170,6 @@ async def append_event(session: AsyncSession, event: AllocationEvent) -> Allocat
     statement = insert(AllocationEvent).values(**values).returning(AllocationEvent)
     with session.no_autoflush:
         return (await session.exec(statement)).scalars().one()  # type: ignore[no-any-return]
-
-
-@translate_store_errors()
-async def upsert_case_information(session: AsyncSession, row: CaseInformation) -> CaseInformation:
-    """Insert or replace the prisoner's case information; returns the stored row (1 statement).
-
-    Every field of `row` is written. A new row starts at version 1; each
-    replacement bumps `version` and `updated_at` and keeps `created_at`.
-    """
-    return await _upsert(
-        session, CaseInformation, row, conflict_on=[col(CaseInformation.offender_no)]
-    )
-
-
-@translate_store_errors()
-async def upsert_pom_detail(session: AsyncSession, row: PomDetail) -> PomDetail:
-    """Insert or replace a POM's details at one prison; returns the stored row (1 statement).
-
-    Same versioning as `upsert_case_information`.
-    """
-    return await _upsert(
-        session,
-        PomDetail,
-        row,
-        conflict_on=[col(PomDetail.staff_id), col(PomDetail.prison_code)],
-    )
-
-
-async def _upsert(session: AsyncSession, model: type[M], row: M, *, conflict_on: list[Any]) -> M:
-    values = _values(row, skip=_MAINTAINED)
-    statement = insert(model).values(**values)
-    key_names = {column.key for column in conflict_on}
-    replace = {name: statement.excluded[name] for name in values if name not in key_names}
-    table_version = sa.inspect(model).columns["version"]
-    statement = statement.on_conflict_do_update(
-        index_elements=conflict_on,
-        set_={**replace, "version": table_version + 1, "updated_at": sa.func.now()},
-    )
-    returning = statement.returning(model).execution_options(populate_existing=True)
-    with session.no_autoflush:
-        return (await session.exec(returning)).scalars().one()  # type: ignore[no-any-return]
 
 
 def _values(obj: SQLModel, *, skip: Collection[str], keep_none: bool = False) -> dict[str, Any]:

@@ -23,12 +23,17 @@ a fresh one; the whole attempt is retried by `RetryPolicy` when the failure
 is transient. Each attempt's timeout is the smaller of the upstream's own and
 the time left before the request's deadline (`retry.request_deadline`).
 Every HTTP request (each attempt) is counted for the current
-GraphQL request by `allocation_api.calls.count_upstream()`.
+GraphQL request by `allocation_api.calls.count_upstream()`, carries the W3C
+`traceparent` of the trace it belongs to (`tracing.inject`), runs in a CLIENT
+span while tracing is on (method, URL template, status, attempt), and is
+reported to `observer` (the app's metrics: upstream, outcome, seconds).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -39,6 +44,7 @@ import aiohttp
 import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from allocation_api import tracing
 from allocation_api.calls import count_upstream
 from allocation_api.errors import (
     UpstreamError,
@@ -75,6 +81,26 @@ _DEADLINE_SLACK_S = 0.05
 """A timeout this close to the request's deadline is the deadline's doing."""
 
 Params = Mapping[str, str | int] | Sequence[tuple[str, str | int]]
+Observer = Callable[[str, str, float], None]
+"""Told (upstream, outcome, seconds) after each HTTP request; outcome is one of
+ok, client_error, server_error, timeout, unavailable."""
+
+_KEY_SEGMENT = re.compile(r"^(?=.*[0-9A-Z])[0-9A-Z_%.-]+$|.*[0-9]")
+
+
+def url_template(path: str) -> str:
+    """The path with its keys (segments with digits or in upper case: prisoner numbers,
+    staff ids, prison codes, usernames) replaced by `{}`, for span names."""
+    return "/".join("{}" if _KEY_SEGMENT.match(seg) else seg for seg in path.split("/"))
+
+
+def outcome_of(error: BaseException) -> str:
+    if isinstance(error, UpstreamTimeout):
+        return "timeout"
+    if isinstance(error, UpstreamRejected):
+        status = error.status
+        return "client_error" if status is not None and 400 <= status < 500 else "server_error"
+    return "unavailable"
 
 
 class UpstreamWriteRefused(RuntimeError):
@@ -187,6 +213,7 @@ class UpstreamHttp:
             trust_env=False,
         )
         self._is_failure = is_breaker_failure(name)
+        self.observer: Observer | None = None
 
     @classmethod
     def from_settings(
@@ -241,8 +268,9 @@ class UpstreamHttp:
         *,
         params: Params | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        """GET `path` and return the decoded JSON body (None for 204 / empty)."""
+    ) -> object:
+        """GET `path` and return the decoded JSON body (None for 204 / empty), for the
+        caller to validate."""
         return (await self.get_json_response(path, params=params, headers=headers)).body
 
     async def get_json_bytes(
@@ -282,7 +310,7 @@ class UpstreamHttp:
         *,
         params: Params | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> object:
         """POST a JSON body to a read-only endpoint in `READ_ONLY_POSTS` and decode the answer."""
         request = _Request(
             "POST",
@@ -300,7 +328,7 @@ class UpstreamHttp:
         *,
         params: Params | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> object:
         """POST a form to a read-only endpoint (the token endpoint) and decode the answer."""
         all_headers = dict(headers or {})
         all_headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -342,8 +370,12 @@ class UpstreamHttp:
         return checked
 
     async def _read(self, request: _Request) -> JsonResponse:
+        attempts = 0
+
         async def attempt() -> JsonResponse:
-            return await self._attempt(request)
+            nonlocal attempts
+            attempts += 1
+            return await self._attempt(request, attempts)
 
         return await self._retry.run(attempt, upstream=self.name, retryable=self._retryable)
 
@@ -358,30 +390,63 @@ class UpstreamHttp:
             and self.breaker.state != "open"
         )
 
-    async def _attempt(self, request: _Request) -> JsonResponse:
+    async def _attempt(self, request: _Request, attempt: int) -> JsonResponse:
         """One attempt: with a bearer token, refreshed and resent once on 401."""
         if self._tokens is None:
-            return await self._guarded(request, None)
+            return await self._guarded(request, None, attempt)
         token = await self._tokens.token()
         try:
-            return await self._guarded(request, token)
+            return await self._guarded(request, token, attempt)
         except UpstreamRejected as exc:
             if exc.status != 401:
                 raise
             log.info("%s answered 401: refreshing the token once", self.name)
         self._tokens.invalidate(token)
-        return await self._guarded(request, await self._tokens.token())
+        return await self._guarded(request, await self._tokens.token(), attempt)
 
-    async def _guarded(self, request: _Request, token: str | None) -> JsonResponse:
+    async def _guarded(self, request: _Request, token: str | None, attempt: int) -> JsonResponse:
         def send() -> Awaitable[JsonResponse]:
-            return self._send(request, token)
+            return self._send(request, token, attempt)
 
         return await self.breaker.call(send, is_failure=self._is_failure)
 
-    async def _send(self, request: _Request, token: str | None) -> JsonResponse:
+    async def _send(self, request: _Request, token: str | None, attempt: int) -> JsonResponse:
+        """`_exchange`, observed: a span (while tracing is on) and the metrics."""
+        observer = self.observer
+        if observer is None and not tracing.enabled():
+            return await self._exchange(request, token)
+        started = time.perf_counter()
+        template = url_template(request.path)
+        with tracing.span(
+            f"{request.method} {template}",
+            {
+                "http.request.method": request.method,
+                "url.template": template,
+                "server.address": self.base_url,
+                "upstream": self.name,
+                "http.request.resend_count": attempt - 1,
+            },
+            kind=tracing.SpanKind.CLIENT,
+        ) as span:
+            try:
+                response = await self._exchange(request, token)
+            except UpstreamError as error:
+                if span is not None and isinstance(error, UpstreamRejected) and error.status:
+                    span.set_attribute("http.response.status_code", error.status)
+                if observer is not None:
+                    observer(self.name, outcome_of(error), time.perf_counter() - started)
+                raise
+            if span is not None:
+                span.set_attribute("http.response.status_code", response.status)
+            if observer is not None:
+                observer(self.name, "ok", time.perf_counter() - started)
+            return response
+
+    async def _exchange(self, request: _Request, token: str | None) -> JsonResponse:
         headers = CIMultiDict(request.headers)
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
+        tracing.inject(headers)
         where = f"{request.method} {request.path}"
         status: int | None = None
         # The request's deadline cuts this attempt's timeout to the time left.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -92,7 +91,7 @@ class NomisUserRolesClient:
         """Is NOMIS user roles up? (For /health: no token, no retry, no breaker.)"""
         return await self.http.ping()
 
-    async def _lookup(self, path: str) -> Any:
+    async def _lookup(self, path: str) -> object:
         try:
             return await self.http.get_json(path)
         except UpstreamNotFound:

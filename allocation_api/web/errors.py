@@ -22,11 +22,6 @@ from allocation_api.errors import AllocationApiError, UpstreamError, ValidationF
 log = logging.getLogger("allocation_api.errors")
 
 
-def is_expected(error: GraphQLError) -> bool:
-    original = error.original_error
-    return original is None or isinstance(original, AllocationApiError | GraphQLError)
-
-
 def format_error(error: GraphQLError, *, request_id: str, mask: bool) -> dict[str, Any]:
     original = error.original_error
     extensions: dict[str, Any] = dict(error.extensions or {})

@@ -249,10 +249,14 @@ def server_config(
     host: str,
     port: int,
     log_level: str = "warning",
-    access_log: bool = True,
+    access_log: bool = False,
     proxy_headers: bool = False,
 ) -> uvicorn.Config:
-    """The uvicorn configuration for `app`, with the limits of `settings`."""
+    """The uvicorn configuration for `app`, with the limits of `settings`.
+
+    uvicorn's logging set-up is left out (`log_config=None`): its records reach
+    the root logger, formatted by `logging_setup`; the access line is the app's
+    own (`web/observe.py`), so uvicorn's access log is off by default."""
     return uvicorn.Config(
         app,
         host=host,
@@ -263,6 +267,7 @@ def server_config(
         proxy_headers=proxy_headers,
         server_header=False,
         log_level=log_level,
+        log_config=None,
         access_log=access_log,
         lifespan="on",
     )

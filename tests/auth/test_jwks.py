@@ -30,15 +30,13 @@ from tests.auth.conftest import FakeClock
 from tests.auth.keyring import claims, public_jwk, rsa_key, sign
 from tests.auth.signin import JWKS_PATH, SignIn
 
-REFUSE_SANDBOX = frozenset({sandbox_key_fingerprint()})
-
 
 def _cache(
     signin: SignIn,
     http: aiohttp.ClientSession,
     clock: FakeClock,
     *,
-    refused: frozenset[str] = frozenset(),
+    refuse_sandbox_keys: bool = False,
     ttl_s: float = 3600,
     refresh_min_interval_s: float = 30,
 ) -> JwksCache:
@@ -47,7 +45,7 @@ def _cache(
         http,
         refresh_min_interval_s=refresh_min_interval_s,
         ttl_s=ttl_s,
-        refused_fingerprints=refused,
+        refuse_sandbox_keys=refuse_sandbox_keys,
         fetch_timeout_s=0.5,
         clock=clock,
     )
@@ -212,7 +210,7 @@ async def test_refused_key_fails_the_startup_check_and_never_verifies(
     real = rsa_key("real")
     # Beside a real key: the sandbox key again, under an innocent-looking kid.
     signin.publish_extra([{**sandbox_public_jwk(), "kid": "hmpps-2026"}, public_jwk(real, "real")])
-    cache = _cache(signin, http, clock, refused=REFUSE_SANDBOX)
+    cache = _cache(signin, http, clock, refuse_sandbox_keys=True)
     verifier = _verifier(cache, signin)
 
     with pytest.raises(ConfigurationError) as caught:
@@ -233,7 +231,7 @@ async def test_refused_key_fails_the_startup_check_and_never_verifies(
 async def test_production_pointed_at_the_sandbox_refuses_everything(
     signin: SignIn, http: aiohttp.ClientSession, clock: FakeClock
 ) -> None:
-    cache = _cache(signin, http, clock, refused=REFUSE_SANDBOX)
+    cache = _cache(signin, http, clock, refuse_sandbox_keys=True)
 
     with pytest.raises(ConfigurationError):
         await cache.ensure_allowed()
@@ -244,7 +242,7 @@ async def test_production_pointed_at_the_sandbox_refuses_everything(
 async def test_ensure_allowed_passes_without_refused_keys(
     signin: SignIn, http: aiohttp.ClientSession, clock: FakeClock
 ) -> None:
-    cache = _cache(signin, http, clock, refused=frozenset({"another-fingerprint"}))
+    cache = _cache(signin, http, clock)
 
     await cache.ensure_allowed()
 

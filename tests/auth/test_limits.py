@@ -14,12 +14,8 @@ import pytest
 import strawberry
 from strawberry.types import ExecutionResult
 
-from allocation_api.errors import ValidationFailed
-from allocation_api.schema.limits import (
-    check_page_size,
-    limit_extensions,
-    production_extensions,
-)
+from allocation_api.paging import page_bounds
+from allocation_api.schema.limits import limit_extensions, production_extensions
 from allocation_api.settings import Settings
 
 resolver_calls: list[str] = []
@@ -41,7 +37,7 @@ class Node:
     @strawberry.field
     def items(self, first: int | None = None) -> list[int]:
         resolver_calls.append("items")
-        return list(range(check_page_size(first, max_page_size=10)))
+        return list(range(page_bounds(first, None, max_page_size=10)[1]))
 
 
 @strawberry.type
@@ -246,26 +242,6 @@ async def test_page_size_from_a_variable_in_range_runs() -> None:
 
     assert result.errors is None
     assert result.data == {"node": {"items": [0, 1]}}
-
-
-def test_check_page_size_defaults_and_bounds() -> None:
-    assert check_page_size(None, 100) == 50
-    assert check_page_size(None, 20) == 20  # the default never exceeds the maximum
-    assert check_page_size(None, 100, default=10) == 10
-    assert check_page_size(0, 100) == 0
-    assert check_page_size(100, 100) == 100
-
-
-@pytest.mark.parametrize(
-    ("first", "code"), [(101, "PAGE_SIZE_TOO_LARGE"), (-1, "PAGE_SIZE_NEGATIVE")]
-)
-def test_check_page_size_refuses_out_of_range(first: int, code: str) -> None:
-    with pytest.raises(ValidationFailed) as caught:
-        check_page_size(first, 100)
-
-    assert caught.value.code == code
-    assert caught.value.field == "first"
-    assert str(first) in caught.value.message
 
 
 INTROSPECTION = "{ __schema { queryType { name } } }"

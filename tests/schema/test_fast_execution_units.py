@@ -21,7 +21,7 @@ from allocation_api.errors import UpstreamUnavailable
 from allocation_api.schema.build import build_schema
 from allocation_api.schema.fast_execution import FastExecutionContext, install_fast_paths
 from allocation_api.schema.markers import direct
-from allocation_api.schema.unavailable import resolve_attribute, unavailable
+from allocation_api.schema.unavailable import Unavailable, resolve_attribute
 from allocation_api.settings import Settings
 
 
@@ -153,10 +153,10 @@ SCENARIOS.update(
         "exception_object": lambda: parent(child=ValueError("an object as a value")),
         "attribute_raises": lambda: parent(child=Exploding(), children=[child(), Exploding()]),
         "unavailable_leaf": lambda: parent(
-            child=child(name=unavailable(UpstreamUnavailable("down", upstream="prison-api")))
+            child=child(name=Unavailable(UpstreamUnavailable("down", upstream="prison-api")))
         ),
         "unavailable_object": lambda: parent(
-            child=unavailable(UpstreamUnavailable("down", upstream="prisoner-search"))
+            child=Unavailable(UpstreamUnavailable("down", upstream="prisoner-search"))
         ),
         "direct_async": lambda: parent(child=child(behaviour=_later)),
         "direct_raises": lambda: parent(child=child(behaviour=_boom)),
@@ -172,7 +172,7 @@ SCENARIOS.update(
             first=lambda ctx: child(behaviour=_boom_later)
         ),
         "direct_object_unavailable": lambda: parent(
-            first=lambda ctx: unavailable(UpstreamUnavailable("down", upstream="prison-api"))
+            first=lambda ctx: Unavailable(UpstreamUnavailable("down", upstream="prison-api"))
         ),
         # Lists of objects (completed inline when every item is a Child).
         "list_items_async": lambda: parent(
@@ -195,7 +195,7 @@ SCENARIOS.update(
         "tuple_list": lambda: parent(children=(child(), child(name="t"))),
         "exception_in_list": lambda: parent(maybe_children=[child(), ValueError("an item")]),
         "unavailable_list": lambda: parent(
-            children=unavailable(UpstreamUnavailable("down", upstream="prisoner-search"))
+            children=Unavailable(UpstreamUnavailable("down", upstream="prisoner-search"))
         ),
         "not_a_list": lambda: parent(maybe_children=child()),
     }

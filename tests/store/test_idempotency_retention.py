@@ -15,12 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.cli import main
-from allocation_api.store.idempotency import (
-    find_idempotent_response,
-    purge_expired_idempotency_keys,
-    purge_periodically,
-    record_idempotent_response,
-)
+from allocation_api.store.guards import claim_idempotency_key, store_idempotent_response
+from allocation_api.store.idempotency import purge_expired_idempotency_keys, purge_periodically
 from allocation_api.store.tables import IdempotencyKey
 
 RETENTION = timedelta(days=7)
@@ -50,6 +46,32 @@ def _keys(n: int, label: str) -> list[str]:
     return [f"{label}-{run}-{i}" for i in range(n)]
 
 
+async def _claim(
+    session: AsyncSession, key: str, request_hash: str, *, retention: timedelta = RETENTION
+) -> IdempotencyKey | None:
+    return await claim_idempotency_key(
+        session,
+        key=key,
+        operation="op",
+        request_hash=request_hash,
+        username=None,
+        retention=retention,
+    )
+
+
+async def _replayed(
+    sessions: async_sessionmaker[AsyncSession], key: str, *, retention: timedelta
+) -> IdempotencyKey | None:
+    """What a new request with `key` is answered from (None: it does the write), in a
+    transaction rolled back so that the stored row stays as it is."""
+    async with sessions() as session:
+        found = await _claim(session, key, "probe", retention=retention)
+        if found is not None:
+            session.expunge(found)  # keeps the values read, past the rollback
+        await session.rollback()
+    return found
+
+
 async def test_an_expired_key_is_not_replayed_before_the_purge(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -57,12 +79,11 @@ async def test_an_expired_key_is_not_replayed_before_the_purge(
     [fresh] = _keys(1, "fresh")
     await _insert(engine, [old], age=RETENTION + timedelta(hours=1))
     await _insert(engine, [fresh], age=RETENTION - timedelta(hours=1))
-    async with sessions() as session:
-        assert await find_idempotent_response(session, old, "op", retention=RETENTION) is None
-        assert await find_idempotent_response(session, fresh, "op", retention=RETENTION)
-        # A longer retention keeps it: the setting, not the row, decides.
-        longer = RETENTION * 2
-        assert await find_idempotent_response(session, old, "op", retention=longer)
+    assert await _replayed(sessions, old, retention=RETENTION) is None
+    assert await _replayed(sessions, fresh, retention=RETENTION)
+    # A longer retention keeps it: the setting, not the row, decides.
+    longer = RETENTION * 2
+    assert await _replayed(sessions, old, retention=longer)
 
 
 async def test_a_new_request_with_an_expired_key_takes_its_place(
@@ -70,17 +91,15 @@ async def test_a_new_request_with_an_expired_key_takes_its_place(
 ) -> None:
     [old] = _keys(1, "reused")
     await _insert(engine, [old], age=RETENTION + timedelta(hours=1))
-    row = IdempotencyKey(key=old, operation="op", request_hash="new", response={"new": True})
     async with sessions() as session, session.begin():
-        assert await record_idempotent_response(session, row, retention=RETENTION)
-    async with sessions() as session:
-        stored = await find_idempotent_response(session, old, "op", retention=RETENTION)
+        assert await _claim(session, old, "new") is None
+        await store_idempotent_response(session, key=old, operation="op", response={"new": True})
+    stored = await _replayed(sessions, old, retention=RETENTION)
     assert stored is not None
     assert (stored.request_hash, stored.response) == ("new", {"new": True})
-    # ...and it is now a live key: a second request is refused as before.
-    again = IdempotencyKey(key=old, operation="op", request_hash="other", response={})
+    # ...and it is now a live key: a second request gets that record, not the write.
     async with sessions() as session, session.begin():
-        assert await record_idempotent_response(session, again, retention=RETENTION) is False
+        assert await _claim(session, old, "other") is not None
 
 
 async def test_the_purge_deletes_expired_keys_only_in_bounded_batches(engine: AsyncEngine) -> None:

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.store import reads, writes
 from allocation_api.store.enums import AllocationEventType, AllocationTrigger
-from allocation_api.store.idempotency import record_idempotent_response
+from allocation_api.store.guards import claim_idempotency_key, store_idempotent_response
 from allocation_api.store.read_pool import ReadPool
 from allocation_api.store.tables import AllocationEvent, IdempotencyKey
 from tests.store import session_reads
@@ -94,24 +94,29 @@ async def test_many_concurrent_changes_each_get_their_own_version(
     assert final.primary_pom_staff_id == history[-1].primary_pom_staff_id
 
 
-async def test_of_two_requests_recording_the_same_idempotency_key_exactly_one_wins(
+async def test_of_two_requests_claiming_the_same_idempotency_key_exactly_one_wins(
     sessions: Sessions,
 ) -> None:
     key = f"race-{uuid.uuid4()}"
 
-    def row() -> IdempotencyKey:
-        return IdempotencyKey(key=key, operation="op", request_hash="h", response={"ok": True})
+    async def claim(session: AsyncSession) -> IdempotencyKey | None:
+        return await claim_idempotency_key(
+            session, key=key, operation="op", request_hash="h", username=None
+        )
 
     async with sessions() as first, sessions() as second:
         await first.begin()
-        assert await record_idempotent_response(first, row())
+        assert await claim(first) is None  # claimed
 
-        async def record_second() -> bool:
+        async def claim_second() -> dict[str, object] | None:
             async with second.begin():
-                return await record_idempotent_response(second, row())
+                found = await claim(second)
+                return None if found is None else found.response
 
-        waiting = asyncio.create_task(record_second())
+        waiting = asyncio.create_task(claim_second())
         await asyncio.sleep(BLOCKED_FOR_S)
         assert not waiting.done(), "the second insert did not wait for the first"
+        await store_idempotent_response(first, key=key, operation="op", response={"ok": True})
         await first.commit()
-        assert await asyncio.wait_for(waiting, 5) is False
+        # The second gets the first's committed answer to replay, and writes nothing.
+        assert await asyncio.wait_for(waiting, 5) == {"ok": True}

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.calls import track_calls
 from allocation_api.errors import Conflict
-from allocation_api.store import reads, writes
+from allocation_api.store import guards, reads, writes
 from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
@@ -23,10 +23,6 @@ from allocation_api.store.enums import (
     Tier,
 )
 from allocation_api.store.failures import StoreConstraintViolation
-from allocation_api.store.idempotency import (
-    find_idempotent_response,
-    record_idempotent_response,
-)
 from allocation_api.store.read_pool import ReadPool
 from allocation_api.store.tables import (
     AllocationEvent,
@@ -179,29 +175,41 @@ async def test_locking_replaces_a_stale_copy_already_in_the_session(
     assert (locked.version, locked.primary_pom_staff_id) == (1, 7)
 
 
-async def test_case_information_upsert_inserts_then_replaces_and_bumps_the_version(
+async def test_case_information_write_inserts_then_replaces_and_bumps_the_version(
     sessions: Sessions, new_offender_no: Callable[[], str]
 ) -> None:
     no = new_offender_no()
+    key = {"offender_no": no}
+    given = {
+        "tier": Tier.C,
+        "probation_service": ProbationService.WALES,
+        "crn": "X123456",
+        "updated_by_username": "SPO_USER",
+    }
     with track_calls() as calls:
         async with sessions() as session, session.begin():
-            first = await writes.upsert_case_information(
-                session,
-                CaseInformation(
-                    offender_no=no,
-                    tier=Tier.C,
-                    probation_service=ProbationService.WALES,
-                    crn="X123456",
-                    updated_by_username="SPO_USER",
-                ),
+            first = await guards.write_versioned(
+                session, CaseInformation, key, create=given, change=given, expected_version=None
             )
     assert calls.store == 1
     assert (first.version, first.tier, first.manual_entry) == (1, Tier.C, True)
 
+    # Every field, as `updateCaseInformation` writes them.
+    replaced: dict[str, object] = {
+        "tier": None,
+        "probation_service": None,
+        "mappa_level": 1,
+        "crn": None,
+        "com_name": None,
+        "com_email": None,
+        "team_name": None,
+        "ldu_code": None,
+        "manual_entry": False,
+        "updated_by_username": None,
+    }
     async with sessions() as session, session.begin():
-        second = await writes.upsert_case_information(
-            session,
-            CaseInformation(offender_no=no, tier=None, mappa_level=1, manual_entry=False),
+        second = await guards.write_versioned(
+            session, CaseInformation, key, create=replaced, change=replaced, expected_version=None
         )
     assert second.version == 2
     assert second.tier is None  # every field is written: unknown replaces C
@@ -211,26 +219,22 @@ async def test_case_information_upsert_inserts_then_replaces_and_bumps_the_versi
     assert second.updated_at > first.updated_at
 
 
-async def test_pom_detail_upsert_versions_and_validates(
+async def test_pom_detail_write_versions_and_validates(
     sessions: Sessions, new_staff_id: Callable[[], int]
 ) -> None:
     staff = new_staff_id()
+    key = {"staff_id": staff, "prison_code": "LEI"}
     async with sessions() as session, session.begin():
-        first = await writes.upsert_pom_detail(
-            session, PomDetail(staff_id=staff, prison_code="LEI")
+        first = await guards.write_versioned(
+            session, PomDetail, key, create={}, change={}, expected_version=None
         )
     assert (first.version, first.working_pattern, first.status) == (1, 1.0, PomStatus.ACTIVE)
 
+    change = {"working_pattern": 0.4, "status": PomStatus.UNAVAILABLE}
     with track_calls() as calls:
         async with sessions() as session, session.begin():
-            second = await writes.upsert_pom_detail(
-                session,
-                PomDetail(
-                    staff_id=staff,
-                    prison_code="LEI",
-                    working_pattern=0.4,
-                    status=PomStatus.UNAVAILABLE,
-                ),
+            second = await guards.write_versioned(
+                session, PomDetail, key, create=change, change=change, expected_version=None
             )
     assert calls.store == 1
     assert (second.version, second.working_pattern, second.status) == (
@@ -240,36 +244,38 @@ async def test_pom_detail_upsert_versions_and_validates(
     )
 
     async with sessions() as session:
+        too_small = {"working_pattern": 0.05}
         with pytest.raises(StoreConstraintViolation) as raised:
-            await writes.upsert_pom_detail(
-                session, PomDetail(staff_id=staff, prison_code="LEI", working_pattern=0.05)
+            await guards.write_versioned(
+                session, PomDetail, key, create=too_small, change=too_small, expected_version=None
             )
     assert raised.value.constraint == "ck_pom_detail_working_pattern"
 
 
-async def test_an_idempotent_response_is_recorded_once_and_found_again(
+async def test_an_idempotency_key_is_claimed_once_and_its_response_found_again(
     sessions: Sessions,
 ) -> None:
     key = f"retry-{uuid.uuid4()}"
 
-    def row(response: dict[str, object]) -> IdempotencyKey:
-        return IdempotencyKey(
-            key=key,
-            operation="allocatePrimaryPom",
-            request_hash="h1",
-            response=response,
-            created_by_username="SPO_USER",
+    async def claim(
+        session: AsyncSession, operation: str = "allocatePrimaryPom"
+    ) -> IdempotencyKey | None:
+        return await guards.claim_idempotency_key(
+            session, key=key, operation=operation, request_hash="h1", username="SPO_USER"
         )
 
     async with sessions() as session, session.begin():
-        assert await find_idempotent_response(session, key, "allocatePrimaryPom") is None
-        assert await record_idempotent_response(session, row({"version": 1}))
-    async with sessions() as session, session.begin():
-        assert not await record_idempotent_response(session, row({"version": 2}))
-        stored = await find_idempotent_response(session, key, "allocatePrimaryPom")
-        assert await find_idempotent_response(session, key, "deallocatePrimaryPom") is None
-    assert stored is not None
-    assert (stored.response, stored.request_hash) == ({"version": 1}, "h1")
+        assert await claim(session) is None  # claimed: nothing stored before
+        await guards.store_idempotent_response(
+            session, key=key, operation="allocatePrimaryPom", response={"version": 1}
+        )
+    async with sessions() as session:
+        stored = await claim(session)  # taken: the first request's record
+        assert stored is not None
+        assert (stored.response, stored.request_hash) == ({"version": 1}, "h1")
+        # Another operation with the same key is a different request.
+        assert await claim(session, "deallocatePrimaryPom") is None
+        await session.rollback()
 
 
 async def test_freshly_built_objects_get_the_database_defaults(

@@ -40,7 +40,7 @@ BUDGETS = {
     "pom": DEFAULTS.cost_budget_pom,
     "client": DEFAULTS.cost_budget_client,
 }
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 BOMB = """{ pom(staffId: 485001, prisonCode: "LEI") { caseload(first: 100) { nodes {
   primaryPom { caseload(first: 100) { nodes {
@@ -356,7 +356,12 @@ async def test_nested_documents_never_cost_less_than_their_answer(
 ) -> None:
     document = NESTED[index].replace("{pom}", str(cases["pom"]))
     body = await api.gql(document)
-    assert "errors" not in body, body
+    # Earlier suites move and release prisoners of the shared sandbox: a case whose
+    # prisoner has left the caller's prisons answers its prisoner data with FORBIDDEN
+    # (tests/e2e/access/test_data_authorization.py); nothing else may fail.
+    for error in body.get("errors", []):
+        assert error["extensions"]["code"] == "FORBIDDEN", body
+        assert error["path"][-1] in ("prisoner", "history"), body
     spent = body["extensions"]["cost"]
     assert spent["requested"] == cost(document)
     assert 0 < spent["actual"] <= spent["requested"]

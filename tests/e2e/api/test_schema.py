@@ -15,7 +15,7 @@ from allocation_api.schema.root import Mutation, Query
 from allocation_api.schema.types import Allocation
 from allocation_api.settings import Settings
 
-SDL = Path(__file__).resolve().parents[2] / "allocation_api" / "schema" / "schema.graphql"
+SDL = Path(__file__).resolve().parents[3] / "allocation_api" / "schema" / "schema.graphql"
 
 
 def test_committed_sdl_is_current() -> None:

@@ -36,7 +36,7 @@ from tests.e2e.api.helpers import ready_prisoner_and_pom
 from tests.e2e.resilience.conftest import FAST_FAILING
 from tests.e2e.resilience.support import ALLOCATE, table_counts
 
-SDL = Path(__file__).resolve().parents[2] / "allocation_api" / "schema" / "schema.graphql"
+SDL = Path(__file__).resolve().parents[3] / "allocation_api" / "schema" / "schema.graphql"
 SCHEMA = graphql.build_schema(SDL.read_text())
 CLEAN_STATUSES = {200, 400, 413, 415}
 SUCCESS_TYPES = {"Allocation", "CaseInformation", "Pom"}
