@@ -68,3 +68,43 @@ class OverrideResponsibilityReason(StrEnum):
     PRISONER_RECALLED = "PRISONER_RECALLED"
     MOVED_TO_OPEN_PRISON = "MOVED_TO_OPEN_PRISON"
     OTHER = "OTHER"
+
+
+class CaseEventKind(StrEnum):
+    """What changed in a prisoner's case outside the allocation itself.
+
+    One `case_event` row per change, written in the change's transaction, so
+    the merged case history (allocation events and these, newest first) is
+    complete and never ahead of or behind the facts it describes.
+    """
+
+    CASE_INFORMATION_SET = "CASE_INFORMATION_SET"
+    CASE_INFORMATION_IMPORTED = "CASE_INFORMATION_IMPORTED"
+    OVERRIDE_SET = "OVERRIDE_SET"
+    OVERRIDE_REMOVED = "OVERRIDE_REMOVED"
+    PAROLE_REVIEW_RECORDED = "PAROLE_REVIEW_RECORDED"
+    PAROLE_REVIEW_UPDATED = "PAROLE_REVIEW_UPDATED"
+    EARLY_ALLOCATION_ASSESSED = "EARLY_ALLOCATION_ASSESSED"
+    VLO_CONTACT_ADDED = "VLO_CONTACT_ADDED"
+    VLO_CONTACT_EDITED = "VLO_CONTACT_EDITED"
+    VLO_CONTACT_REMOVED = "VLO_CONTACT_REMOVED"
+    CHECKLIST_TASK_TICKED = "CHECKLIST_TASK_TICKED"
+    CHECKLIST_TASK_UNTICKED = "CHECKLIST_TASK_UNTICKED"
+    RELEASED_SENTENCE_CLEARED = "RELEASED_SENTENCE_CLEARED"
+
+
+class FactSource(StrEnum):
+    """Who a stored fact came from: a person, the probation record, or this service."""
+
+    USER = "USER"
+    PROBATION = "PROBATION"
+    SYSTEM = "SYSTEM"
+
+
+class RoshLevel(StrEnum):
+    """Risk of serious harm, as probation's record states it."""
+
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    VERY_HIGH = "VERY_HIGH"

@@ -19,16 +19,21 @@ from allocation_api.rules.responsibility import Responsibility, ResponsibilityOv
 from allocation_api.rules.vocabulary import (
     AllocationEventType,
     AllocationTrigger,
+    CaseEventKind,
+    FactSource,
     OverrideResponsibilityReason,
     PomStatus,
     ProbationService,
+    RoshLevel,
     Tier,
 )
 
 __all__ = [
     "AllocationEventType",
     "AllocationTrigger",
+    "CaseEventKind",
     "EarlyAllocationOutcome",
+    "FactSource",
     "OverrideReason",
     "OverrideResponsibilityReason",
     "PomStatus",
@@ -36,5 +41,6 @@ __all__ = [
     "ProbationService",
     "Responsibility",
     "ResponsibilityOverride",
+    "RoshLevel",
     "Tier",
 ]

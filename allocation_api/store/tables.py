@@ -25,12 +25,15 @@ from allocation_api.store.column_types import EnumText
 from allocation_api.store.enums import (
     AllocationEventType,
     AllocationTrigger,
+    CaseEventKind,
     EarlyAllocationOutcome,
+    FactSource,
     OverrideReason,
     OverrideResponsibilityReason,
     PomStatus,
     PomType,
     ProbationService,
+    RoshLevel,
     Tier,
 )
 
@@ -176,7 +179,13 @@ class AllocationEvent(SQLModel, table=True):
 
 
 class CaseInformation(SQLModel, table=True):
-    """Case facts recorded for one prisoner; a NULL tier or MAPPA level means unknown."""
+    """Case facts recorded for one prisoner; a NULL tier or MAPPA level means unknown.
+
+    Probation owns most of these (DOMAIN.md): `imported_at` is when the
+    probation record was last read into this row (NULL: never, the row was
+    typed in). ROSH level and start date, enhanced resourcing and the active
+    VLO flag come from the same record; NULL enhanced resourcing is unknown.
+    """
 
     __tablename__ = "case_information"
 
@@ -193,6 +202,14 @@ class CaseInformation(SQLModel, table=True):
     com_email: str | None = _text(254)
     team_name: str | None = _text(200)
     ldu_code: str | None = _text(20)
+    rosh_level: RoshLevel | None = _enum(RoshLevel)
+    rosh_start_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    enhanced_resourcing: bool | None = _flag()
+    active_vlo: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.text("false")),
+    )
+    imported_at: datetime | None = _timestamp(nullable=True)
     updated_by_username: str | None = _text()
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
@@ -381,3 +398,35 @@ class CalculatedHandover(SQLModel, table=True):
     last_calculated_at: datetime = _timestamp()
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+
+
+class CaseEvent(SQLModel, table=True):
+    """One change to a prisoner's case other than the allocation: an append-only log.
+
+    Every command that changes an owned case fact (case information, an
+    override, a parole review, an early allocation assessment, a VLO contact,
+    a checklist task, the release clean-up) appends one row in its own
+    transaction (`store/writes.append_case_event`). `detail` holds what the
+    change set, as the command's JSON (field names in camelCase, dates as
+    ISO strings); `source` says whose fact it is (a person, probation's
+    record, or this service). Read newest first beside `allocation_event`
+    for the merged case history.
+    """
+
+    __tablename__ = "case_event"
+    __table_args__ = (sa.Index("ix_case_event_offender_no_id", "offender_no", "id"),)
+
+    id: int | None = _identity()
+    offender_no: str = _offender_no()
+    kind: CaseEventKind = _enum(CaseEventKind, nullable=False)
+    source: FactSource = _enum(FactSource, nullable=False)
+    prison_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(3)))
+    detail: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=sa.Column(
+            pg.JSONB(none_as_null=True), nullable=False, server_default=sa.text("'{}'::jsonb")
+        ),
+    )
+    created_by_username: str | None = _text()
+    created_by_name: str | None = _text()
+    created_at: datetime = _timestamp()

@@ -64,6 +64,7 @@ _OWNED_TABLES = (
     "idempotency_key",
     "event_outbox",
     "calculated_handover",
+    "case_event",
 )
 
 

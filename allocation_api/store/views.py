@@ -44,6 +44,7 @@ from allocation_api.store.enums import (
     ProbationService,
     Responsibility,
     ResponsibilityOverride,
+    RoshLevel,
     Tier,
 )
 
@@ -93,6 +94,7 @@ _TIER = _members(Tier)
 _POM_TYPE = _members(PomType)
 _REASON = _members(OverrideReason)
 _SERVICE = _members(ProbationService)
+_ROSH = _members(RoshLevel)
 _POM_STATUS = _members(PomStatus)
 _EVENT = _members(AllocationEventType)
 _TRIGGER = _members(AllocationTrigger)
@@ -192,6 +194,11 @@ class CaseInformationView:
     com_email: str | None
     team_name: str | None
     ldu_code: str | None
+    rosh_level: RoshLevel | None
+    rosh_start_date: dt.date | None
+    enhanced_resourcing: bool | None
+    active_vlo: bool
+    imported_at: dt.datetime | None
     updated_by_username: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -200,12 +207,28 @@ class CaseInformationView:
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> CaseInformationView:
         """From the table's columns in field order (asyncpg decodes the types)."""
-        no, tier, service = row[:3]
+        no, tier, service, manual, mappa, crn, com_name, com_email, team, ldu = row[:10]
+        rosh, rosh_start, enhanced, vlo, imported, by, created, updated, version = row[10:]
         return cls(
             no,
             None if tier is None else _TIER[tier],
             None if service is None else _SERVICE[service],
-            *row[3:],
+            manual,
+            mappa,
+            crn,
+            com_name,
+            com_email,
+            team,
+            ldu,
+            None if rosh is None else _ROSH[rosh],
+            rosh_start,
+            enhanced,
+            vlo,
+            imported,
+            by,
+            created,
+            updated,
+            version,
         )
 
 

@@ -28,10 +28,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from allocation_api.errors import Conflict
 from allocation_api.store.failures import translate_store_errors
-from allocation_api.store.tables import Allocation, AllocationEvent, PomDetail
+from allocation_api.store.tables import Allocation, AllocationEvent, CaseEvent, PomDetail
 
 __all__ = [
     "allocations_with_a_pom",
+    "append_case_event",
     "append_event",
     "lock_allocation",
     "lock_cases_of_pom",
@@ -168,6 +169,15 @@ async def append_event(session: AsyncSession, event: AllocationEvent) -> Allocat
     """
     values = _values(event, skip={"id"})
     statement = insert(AllocationEvent).values(**values).returning(AllocationEvent)
+    with session.no_autoflush:
+        return (await session.exec(statement)).scalars().one()  # type: ignore[no-any-return]
+
+
+@translate_store_errors()
+async def append_case_event(session: AsyncSession, event: CaseEvent) -> CaseEvent:
+    """Insert one case history row and return it with `id` and `created_at` (1 statement)."""
+    values = _values(event, skip={"id"})
+    statement = insert(CaseEvent).values(**values).returning(CaseEvent)
     with session.no_autoflush:
         return (await session.exec(statement)).scalars().one()  # type: ignore[no-any-return]
 

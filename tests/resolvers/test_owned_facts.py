@@ -31,7 +31,25 @@ PRISONER = Prisoner(prisonerNumber="A1234BC", sentenceStartDate=START)
 
 def case_information(mappa: int | None, service: ProbationService) -> CaseInformationView:
     return CaseInformationView(
-        "A1234BC", Tier.B, service, False, mappa, None, None, None, None, None, None, NOW, NOW, 1
+        "A1234BC",
+        Tier.B,
+        service,
+        False,
+        mappa,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        False,
+        None,
+        None,
+        NOW,
+        NOW,
+        1,
     )
 
 

@@ -49,6 +49,7 @@ def valid_row(table: str) -> dict[str, Any]:
             "mappa_level_3": False,
             "cppc_case": False,
         },
+        "case_event": {"offender_no": OFFENDER, "kind": "OVERRIDE_SET", "source": "USER"},
         "idempotency_key": {
             "key": "retry-1",
             "operation": "allocatePrimaryPom",
@@ -144,6 +145,11 @@ REJECTED: list[tuple[str, dict[str, Any], str]] = [
     ("early_allocation", {"outcome": "MAYBE"}, "ck_early_allocation_outcome"),
     ("early_allocation", {"offender_no": "AA234BC"}, "ck_early_allocation_offender_no"),
     ("idempotency_key", {"key": ""}, "ck_idempotency_key_key"),
+    ("case_information", {"rosh_level": "SEVERE"}, "ck_case_information_rosh_level"),
+    ("case_event", {"kind": "OVERRIDE_CHANGED"}, "ck_case_event_kind"),
+    ("case_event", {"source": "NDELIUS"}, "ck_case_event_source"),
+    ("case_event", {"offender_no": "A1234B"}, "ck_case_event_offender_no"),
+    ("case_event", {"detail": ["not", "an", "object"]}, "ck_case_event_detail_is_object"),
 ]
 
 
@@ -266,6 +272,9 @@ ENUM_COLUMNS: list[tuple[str, str, type[StrEnum], Callable[[str], Any]]] = [
     ("responsibility_override", "responsibility", enums.ResponsibilityOverride, str),
     ("responsibility_override", "reason", enums.OverrideResponsibilityReason, str),
     ("early_allocation", "outcome", enums.EarlyAllocationOutcome, str),
+    ("case_event", "kind", enums.CaseEventKind, str),
+    ("case_information", "rosh_level", enums.RoshLevel, str),
+    ("case_event", "source", enums.FactSource, str),
 ]
 
 

@@ -31,6 +31,7 @@ OWNED_TABLES = {
     "early_allocation",
     "idempotency_key",
     "calculated_handover",
+    "case_event",
 }
 
 
@@ -200,4 +201,4 @@ def test_alembic_config_points_at_the_packaged_scripts(url: str) -> None:
     config = alembic_config(url)
     assert config.attributes["url"] == url
     assert config.get_main_option("sqlalchemy.url") == url  # "%" survives interpolation
-    assert ScriptDirectory.from_config(config).get_current_head() == "0003"
+    assert ScriptDirectory.from_config(config).get_current_head() == "0006"
