@@ -1,7 +1,7 @@
 """The transactional outbox of outgoing domain events.
 
 Revision ID: 0004
-Revises: 0002 (0003 once the stored-handovers revision is merged before it)
+Revises: 0003
 Create Date: 2026-12-04
 
 Commands insert a row in the transaction of the change it reports; the
@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
