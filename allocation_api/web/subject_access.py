@@ -79,6 +79,9 @@ NOT_DISCLOSED: dict[str, str] = {
     "parole_review": "target hearing dates and outcomes are the Parole Board's records"
     " (disclosed by its own subject access process), and the national schema of this"
     " product has no section for them (it refuses extra keys)",
+    "case_event": "the log of changes to the facts disclosed in their own sections"
+    " (caseInformation, responsibility, earlyAllocations, handoverProgressChecklist);"
+    " the national schema of this product has no section for it (it refuses extra keys)",
 }
 """Owned tables holding a prisoner number that the answer leaves out, with the reason."""
 
@@ -271,9 +274,9 @@ def case_information_item(row: CaseInformationView) -> CaseInformationItem:
         else str(row.probation_service).capitalize(),
         team_name=row.team_name,
         local_delivery_unit=row.ldu_code,
-        active_vlo=False,
-        enhanced_resourcing=None,
-        rosh_level=None,
+        active_vlo=row.active_vlo,
+        enhanced_resourcing=row.enhanced_resourcing,
+        rosh_level=None if row.rosh_level is None else str(row.rosh_level),
         created_at=_iso(row.created_at),
         updated_at=_iso(row.updated_at),
     )

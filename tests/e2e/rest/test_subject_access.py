@@ -81,6 +81,12 @@ async def _held_prisoner(api: RunningApi) -> tuple[str, dict[str, Any]]:
         " VALUES ($1, 'PROBATION', 'OTHER', 'Agreed with the COM')",
         no,
     )
+    await _execute(
+        api,
+        "UPDATE case_information SET rosh_level = 'HIGH', enhanced_resourcing = true,"
+        " active_vlo = true WHERE offender_no = $1",
+        no,
+    )
     return no, pom
 
 
@@ -135,9 +141,9 @@ async def test_content_has_exactly_the_contract_fields(api: RunningApi) -> None:
         "probationService": "England",
         "teamName": "Team A",
         "localDeliveryUnit": "LDU1",
-        "activeVlo": False,
-        "enhancedResourcing": None,
-        "roshLevel": None,
+        "activeVlo": True,
+        "enhancedResourcing": True,
+        "roshLevel": "HIGH",
         "createdAt": case_info["createdAt"],
         "updatedAt": case_info["updatedAt"],
     }
