@@ -5,6 +5,7 @@ the queues."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -91,6 +92,24 @@ async def receive(
                 )
                 await sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return got
+
+
+def bounded(seconds: float) -> Any:
+    """Fail a test that takes longer than `seconds` instead of letting it hang.
+
+    The bound is generous (a slow shared machine must not fail it); it exists so
+    that a publisher that stops making progress fails the run rather than holds it.
+    """
+
+    def wrap(test: Any) -> Any:
+        @functools.wraps(test)
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            async with asyncio.timeout(seconds):
+                return await test(*args, **kwargs)
+
+        return run
+
+    return wrap
 
 
 async def wait_until(predicate: Any, *, tries: int = 400, pause_s: float = 0.05) -> None:

@@ -4,7 +4,12 @@ SIGKILL mid-drain, two publishers at once, SNS down for a while, a poison row.
 Events here are written with `add_event` straight into a fresh database, each
 carrying a marker (`additionalInformation.n`, its position in its prisoner's
 sequence) so that what arrives on the queue can be matched to what was written:
-the HMPPS envelope carries no event id of its own."""
+the HMPPS envelope carries no event id of its own.
+
+Volumes are a few hundred events: moto's SQS scans the whole queue for every
+message it returns (quadratic per receive), so thousands of queued events take
+minutes to read back, which measures moto rather than the publisher. Every
+test has a hard bound (`bounded`)."""
 
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from allocation_api.store.engine import session_factory
 from allocation_api.store.testing import database_for_tests, drop_database_for_tests
 from tests.conftest import running_api, settings_for
 from tests.e2e.events.conftest import (
+    bounded,
     engine_for,
     new_queue,
     outbox_rows,
@@ -41,6 +47,9 @@ from tests.e2e.events.conftest import (
     receive,
     wait_until,
 )
+
+SIGKILL_PRISONERS, SIGKILL_EACH = 40, 5
+TWO_PUBLISHERS_PRISONERS, TWO_PUBLISHERS_EACH = 30, 6
 
 
 def _prisoner(i: int) -> str:
@@ -131,23 +140,22 @@ async def _count(database_url: str, state: str) -> int:
         await engine.dispose()
 
 
+@bounded(240)
 async def test_sigkill_mid_drain_then_restart_delivers_everything(
     broker: LocalBroker, tmp_path: Path
 ) -> None:
     url = await database_for_tests()
     try:
         queue = await new_queue(broker)
-        total = await _seed(url, prisoners=100, per_prisoner=10)
-        env = _cli_env(
-            url, broker.endpoint, broker.topic_arn, ALLOCATION_API_EVENTS_BATCH_SIZE="10"
-        )
+        total = await _seed(url, prisoners=SIGKILL_PRISONERS, per_prisoner=SIGKILL_EACH)
+        env = _cli_env(url, broker.endpoint, broker.topic_arn, ALLOCATION_API_EVENTS_BATCH_SIZE="2")
         first = subprocess.Popen(  # noqa: ASYNC220 (a real process to SIGKILL)
             PUBLISH, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         try:
 
             async def some_published() -> bool:
-                return await _count(url, "published") >= 100
+                return await _count(url, "published") >= total // 5
 
             await wait_until(some_published, tries=1200)
         finally:
@@ -157,7 +165,7 @@ async def test_sigkill_mid_drain_then_restart_delivers_everything(
         left = await _count(url, "pending")
         assert 0 < left < total, "the kill was meant to land mid-drain"
         second = await asyncio.to_thread(
-            subprocess.run, PUBLISH, env=env, cwd=tmp_path, capture_output=True, timeout=300
+            subprocess.run, PUBLISH, env=env, cwd=tmp_path, capture_output=True, timeout=180
         )
         assert second.returncode == 0, second.stderr.decode()[-2000:]
         report = orjson.loads(second.stdout)
@@ -165,7 +173,9 @@ async def test_sigkill_mid_drain_then_restart_delivers_everything(
         assert report["parked"] == report["failed"] == 0
         assert await _count(url, "published") == total
         received = await receive(broker.endpoint, queue, expected=total)
-        duplicates = _check_delivery(received, prisoners=100, per_prisoner=10)
+        duplicates = _check_delivery(
+            received, prisoners=SIGKILL_PRISONERS, per_prisoner=SIGKILL_EACH
+        )
         # At least once: the kill may have cut a batch after SNS accepted some of it.
         print(f"SIGKILL test: {left} pending at the kill, {duplicates} duplicate deliveries")
         assert report["published"] == left
@@ -173,13 +183,16 @@ async def test_sigkill_mid_drain_then_restart_delivers_everything(
         await drop_database_for_tests(url)
 
 
+@bounded(240)
 async def test_two_publishers_at_once_publish_each_event_once(
     broker: LocalBroker, tmp_path: Path
 ) -> None:
     url = await database_for_tests()
     try:
         queue = await new_queue(broker)
-        total = await _seed(url, prisoners=60, per_prisoner=10)
+        total = await _seed(
+            url, prisoners=TWO_PUBLISHERS_PRISONERS, per_prisoner=TWO_PUBLISHERS_EACH
+        )
         env = _cli_env(url, broker.endpoint, broker.topic_arn, ALLOCATION_API_EVENTS_BATCH_SIZE="5")
         procs = [
             subprocess.Popen(  # noqa: ASYNC220 (two real publisher processes)
@@ -187,13 +200,18 @@ async def test_two_publishers_at_once_publish_each_event_once(
             )
             for _ in range(2)
         ]
-        outputs = [await asyncio.to_thread(p.communicate, timeout=300) for p in procs]
+        outputs = [await asyncio.to_thread(p.communicate, timeout=180) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], [o[1].decode()[-2000:] for o in outputs]
         reports = [orjson.loads(out) for out, _ in outputs]
         assert sum(r["published"] for r in reports) == total
         received = await receive(broker.endpoint, queue, expected=total)
         assert len(received) == total
-        assert _check_delivery(received, prisoners=60, per_prisoner=10) == 0
+        assert (
+            _check_delivery(
+                received, prisoners=TWO_PUBLISHERS_PRISONERS, per_prisoner=TWO_PUBLISHERS_EACH
+            )
+            == 0
+        )
         print(f"two publishers: {[r['published'] for r in reports]} events each")
     finally:
         await drop_database_for_tests(url)
@@ -205,9 +223,14 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+@bounded(180)
 async def test_sns_down_backlog_shows_in_health_then_delivered_in_order(
-    sandbox: Sandbox,
+    sandbox: Sandbox, broker: LocalBroker
 ) -> None:
+    # moto's servers in one process share one backend: a queue of this test's own,
+    # subscribed now, is what the broker started later delivers to (the broker's
+    # default queue holds what earlier tests published).
+    queue = await new_queue(broker)
     url = await database_for_tests()
     port = _closed_port()
     endpoint = f"http://127.0.0.1:{port}"
@@ -261,7 +284,7 @@ async def test_sns_down_backlog_shows_in_health_then_delivered_in_order(
                     return (await outbox_status(engine)).backlog == 0
 
                 await wait_until(delivered, tries=600)
-                received = await receive(later.endpoint, later.queue_url, expected=total)
+                received = await receive(later.endpoint, queue, expected=total)
                 async with api.http.get(f"{api.url}/metrics") as response:
                     metrics = await response.text()
             finally:
@@ -279,6 +302,7 @@ async def test_sns_down_backlog_shows_in_health_then_delivered_in_order(
         await drop_database_for_tests(url)
 
 
+@bounded(180)
 async def test_poison_row_is_parked_without_blocking_other_prisoners(
     broker: LocalBroker,
 ) -> None:
@@ -307,21 +331,25 @@ async def test_poison_row_is_parked_without_blocking_other_prisoners(
         config = publisher_config(broker, max_attempts=3, backoff_base_s=0.01, backoff_max_s=0.02)
         async with Publisher(engine, config) as publisher:
             first = await publisher.drain()
-            # A and C went out whole; B's poison row failed and holds B's later rows back.
-            assert (first.published, first.failed, first.parked) == (4, 1, 0)
+            # A and C went out whole in the first drain, whatever became of B's poison
+            # row meanwhile (with these short backoffs one drain may retry and park it).
+            assert first.published >= 4
+            assert first.failed >= 1
             states = {
                 (r.offender_no, r.payload["additionalInformation"]["n"]): r.state
                 for r in await outbox_rows(engine)
             }
-            assert states == {
+            assert {key: states[key] for key in states if key[0] != "B0001BB"} == {
                 ("A0001AA", 0): "published",
                 ("A0001AA", 1): "published",
                 ("C0001CC", 0): "published",
                 ("C0001CC", 1): "published",
-                ("B0001BB", 0): "pending",
-                ("B0001BB", 1): "pending",
-                ("B0001BB", 2): "pending",
             }
+            # B's later rows wait behind its first for as long as that is still pending.
+            if states[("B0001BB", 0)] == "pending":
+                assert states[("B0001BB", 1)] == states[("B0001BB", 2)] == "pending"
+            else:
+                assert states[("B0001BB", 0)] == "parked"
 
             async def drained() -> bool:
                 await publisher.drain()
@@ -351,6 +379,7 @@ async def test_poison_row_is_parked_without_blocking_other_prisoners(
         await drop_database_for_tests(url)
 
 
+@bounded(120)
 async def test_prune_deletes_only_published_rows_past_retention(broker: LocalBroker) -> None:
     url = await database_for_tests()
     engine = engine_for(url)
