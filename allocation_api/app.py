@@ -2,7 +2,8 @@
 
 The lifespan owns every long-lived resource (the embedded Postgres when no
 database URL is set, the SQLAlchemy engine, one aiohttp session per upstream,
-the JWKS cache, the periodic purge of expired idempotency keys) and closes
+the JWKS cache, the periodic purge of expired idempotency keys, the publisher
+of the outbox's domain events) and closes
 them in reverse order on shutdown.
 """
 
@@ -27,6 +28,7 @@ from allocation_api.auth.errors import JwksUnavailable
 from allocation_api.auth.jwks import JwksCache
 from allocation_api.auth.verify import TokenVerifier
 from allocation_api.errors import ConfigurationError
+from allocation_api.events.publisher import Publisher, PublisherConfig
 from allocation_api.resolvers.context import Services
 from allocation_api.resolvers.shared_caches import SharedCaches
 from allocation_api.runtime import tune_garbage_collector
@@ -163,6 +165,20 @@ def create_app(settings: Settings, *, dev_token: str | None = None) -> Starlette
                 )
                 # Stopped before the engine it uses is disposed (the stack unwinds in reverse).
                 stack.push_async_callback(_stop, purging)
+            events = PublisherConfig.from_settings(settings)
+            if events is None:
+                log.info("no ALLOCATION_API_EVENTS_TOPIC_ARN: domain events stay in the outbox")
+            elif settings.events_publish_interval_s > 0:
+                publisher = await stack.enter_async_context(
+                    Publisher(services.engine, events, metrics.events)
+                )
+                publishing = asyncio.create_task(
+                    publisher.run(interval_s=settings.events_publish_interval_s),
+                    name="publish-events",
+                )
+                # Cancelled before its client and the engine close; a batch cut short
+                # rolls back and its rows stay pending (published again: at least once).
+                stack.push_async_callback(_stop, publishing)
             yield
 
     async def graphql(request: Request) -> Response:

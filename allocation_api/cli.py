@@ -8,6 +8,8 @@
     allocation-api sandbox --production-like [--api-port N]  `serve` on one machine
     allocation-api reconcile                              automatic deallocations (cron)
     allocation-api purge-idempotency-keys                 delete expired idempotency keys
+    allocation-api publish-events                         drain the outbox to SNS once
+    allocation-api events tail                            print events from the dev queue
     allocation-api export-schema                          print the GraphQL SDL
     allocation-api schema-check [--release]               breaking SDL changes vs the release
     allocation-api token [--user U] [--role R ...] [--caseload C ...]
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 import tomllib
@@ -352,6 +355,64 @@ def cmd_purge_idempotency_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish_events(args: argparse.Namespace) -> int:
+    """Publish every due outbox event once (what `serve` does continuously), then prune
+    published ones past their retention; safe beside running replicas. Prints
+    {"published", "failed", "parked", "batches", "pruned", "backlog", "parkedTotal"}."""
+    from allocation_api.events.publisher import Publisher, PublisherConfig, outbox_status
+    from allocation_api.store.embedded import start_embedded
+    from allocation_api.store.engine import create_engine
+
+    settings = _settings()
+    config = PublisherConfig.from_settings(settings)
+    if config is None:
+        print(
+            "allocation-api publish-events: missing setting ALLOCATION_API_EVENTS_TOPIC_ARN",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run() -> dict[str, object]:
+        url = settings.database_url
+        server = None
+        if url is None:
+            server, url = await start_embedded(settings.data_dir)
+        engine = create_engine(url)
+        try:
+            async with Publisher(engine, config) as publisher:
+                report = await publisher.drain()
+                report.pruned = await publisher.prune()
+            status = await outbox_status(engine)
+        finally:
+            await engine.dispose()
+            if server is not None:
+                server.stop()
+        return {**report.as_dict(), "backlog": status.backlog, "parkedTotal": status.parked}
+
+    print(orjson.dumps(asyncio.run(run())).decode(), flush=True)
+    return 0
+
+
+def cmd_events_tail(args: argparse.Namespace) -> int:
+    """Print each event arriving on the dev stack's queue (one JSON line: the event's
+    envelope), deleting it from the queue; Ctrl-C stops."""
+    from allocation_api.devstack import dev_json_path
+    from allocation_api.events.tail import tail
+
+    path = dev_json_path(_settings())
+    events = orjson.loads(path.read_bytes()).get("events") if path.exists() else None
+    if not events:
+        print(
+            f"no dev broker found ({path} has no events): start `allocation-api dev` "
+            "(with the dev extra, which brings moto) first",
+            file=sys.stderr,
+        )
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
+        asyncio.run(tail(events["endpoint"], events["queueUrl"], limit=args.limit))
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from allocation_api.schema.build import build_schema
 
@@ -497,6 +558,16 @@ def parser() -> argparse.ArgumentParser:
         "purge-idempotency-keys", help="delete idempotency keys older than the retention"
     ).set_defaults(func=cmd_purge_idempotency_keys)
 
+    sub.add_parser(
+        "publish-events", help="publish the outbox's due domain events to SNS once"
+    ).set_defaults(func=cmd_publish_events)
+
+    events = sub.add_parser("events", help="the dev stack's domain events")
+    events_sub = events.add_subparsers(dest="events_command", required=True)
+    tail = events_sub.add_parser("tail", help="print events as they arrive on the dev queue")
+    tail.add_argument("--limit", type=int, default=None, help="stop after this many events")
+    tail.set_defaults(func=cmd_events_tail)
+
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         func=cmd_export_schema
     )
@@ -518,7 +589,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 QUIET_COMMANDS = frozenset(
-    {"token", "export-schema", "purge-idempotency-keys", "recalculate-handovers", "schema-check"}
+    {
+        "token",
+        "export-schema",
+        "purge-idempotency-keys",
+        "recalculate-handovers",
+        "schema-check",
+        "publish-events",
+        "events",
+    }
 )
 """Commands whose stdout is their product: only warnings go to the log."""
 

@@ -3,7 +3,9 @@
 Embedded Postgres (unless a database URL is set), migrations, the sandbox
 upstreams on free loopback ports, a few pre-made allocations made through
 the API itself (so the rules and history apply), and the API with GraphiQL.
-Prints the GraphiQL URL and a ready SPO token; writes `.allocation-api/dev.json`;
+A local SNS/SQS broker (moto, a dev extra) receives the domain events
+(`allocation-api events tail` prints them). Prints the GraphiQL URL and a ready
+SPO token; writes `.allocation-api/dev.json`;
 stops everything on SIGINT/SIGTERM. The sandbox signs with the key it keeps in
 the same directory (made on first use), which is how `allocation-api token`,
 asking the running sandbox, gets tokens this stack accepts.
@@ -27,6 +29,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from allocation_api.app import create_serving_app
+from allocation_api.events.local_broker import LOCAL_CREDENTIALS, LOCAL_REGION, start_local_broker
 from allocation_api.sandbox import Sandbox, start_sandbox
 from allocation_api.settings import Settings
 from allocation_api.store.embedded import start_embedded
@@ -189,7 +192,9 @@ def _token_command() -> str:
     return shlex.quote(str(script))
 
 
-def banner(api_url: str, sandbox_urls: dict[str, str], made: int, token: str) -> str:
+def banner(
+    api_url: str, sandbox_urls: dict[str, str], made: int, token: str, *, events: bool = False
+) -> str:
     """What `allocation-api dev` prints once up: URLs, and commands to copy as they are."""
     query = orjson.dumps({"query": f'{{ prison(code: "{SEED_PRISON}") {{ name }} }}'}).decode()
     return (
@@ -197,6 +202,7 @@ def banner(api_url: str, sandbox_urls: dict[str, str], made: int, token: str) ->
         f"  GraphiQL:  {api_url}/graphql  (the token below is pre-filled)\n"
         f"  Sandbox:   {orjson.dumps(sandbox_urls).decode()}\n"
         f"  Seeded:    {made} new allocations at {SEED_PRISON}\n"
+        f"  Events:    {'allocation-api events tail' if events else 'not published'}\n"
         f"  Token ({DEV_USER}, ROLE_ALLOC_MGR, 12 h):\n\n{token}\n\n"
         f"  In another shell, from this directory:\n\n"
         f"export TOKEN=$({_token_command()} token)\n"
@@ -235,14 +241,34 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
         )
         stack.push_async_callback(sandbox.close)
         app_settings = settings_for_sandbox(settings, sandbox, url)
+        port = port or _free_port(host)
+        api_url = f"http://{host}:{port}"
+        broker = await start_local_broker()
+        if broker is None:
+            log.warning(
+                "moto is not installed (the dev extra): no local broker, "
+                "domain events stay in the outbox"
+            )
+        else:
+            stack.callback(broker.stop)
+            app_settings = app_settings.model_copy(
+                update={
+                    "events_topic_arn": broker.topic_arn,
+                    "events_sns_endpoint_url": broker.endpoint,
+                    "events_aws_region": LOCAL_REGION,
+                    "events_aws_access_key_id": LOCAL_CREDENTIALS["aws_access_key_id"],
+                    "events_aws_secret_access_key": SecretStr(
+                        LOCAL_CREDENTIALS["aws_secret_access_key"]
+                    ),
+                    "events_detail_base_url": api_url,
+                }
+            )
         token = await request_token(
             sandbox.urls["hmpps-auth"],
             username=DEV_USER,
             roles=["ROLE_ALLOC_MGR"],
             caseloads=list(sandbox.data.prison_codes),
         )
-        port = port or _free_port(host)
-        api_url = f"http://{host}:{port}"
         app = create_serving_app(app_settings, dev_token=token)
         server = uvicorn.Server(server_config(app, app_settings, host=host, port=port))
         # This process handles SIGINT/SIGTERM itself (below) to stop everything in order.
@@ -257,11 +283,18 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
         path = dev_json_path(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(
-            orjson.dumps({"api": api_url, "sandbox": sandbox.urls}, option=orjson.OPT_INDENT_2)
+            orjson.dumps(
+                {
+                    "api": api_url,
+                    "sandbox": sandbox.urls,
+                    "events": None if broker is None else broker.as_dict(),
+                },
+                option=orjson.OPT_INDENT_2,
+            )
         )
         stack.callback(path.unlink, missing_ok=True)
         made = await seed_allocations(api_url, token)
-        print(banner(api_url, sandbox.urls, made, token), flush=True)
+        print(banner(api_url, sandbox.urls, made, token, events=broker is not None), flush=True)
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()

@@ -5,7 +5,9 @@
   so Kubernetes stops routing to a replica that cannot reach its store.
 - `/health`: one component per dependency (Postgres, each upstream through
   its `/health/ping` with a short timeout, plus its circuit-breaker state;
-  an upstream whose breaker is open is DOWN even if its ping answers);
+  an upstream whose breaker is open is DOWN even if its ping answers; the
+  outbox of domain events with its backlog, failing and parked counts and the
+  age of its oldest pending event);
   status DOWN with 503 if any is down. The check runs at most once per
   `health_cache_s` (concurrent callers share one run), so no caller can make
   the service ping its upstreams on every request; the components are shown
@@ -29,6 +31,7 @@ from starlette.responses import Response
 from allocation_api.auth.verify import bearer_token
 from allocation_api.build_info import UNKNOWN, build_info
 from allocation_api.errors import AuthError
+from allocation_api.events.publisher import outbox_status
 from allocation_api.resolvers.context import Services
 from allocation_api.store.engine import ping as ping_store
 
@@ -92,8 +95,22 @@ async def _check(services: Services) -> dict[str, Any]:
             "status": "UP" if up and breaker != "open" else "DOWN",
             "details": {"circuitBreaker": breaker},
         }
+    components["events"] = await _events_component(services)
     all_up = all(c["status"] == "UP" for c in components.values())
     return {"status": "UP" if all_up else "DOWN", "components": components}
+
+
+async def _events_component(services: Services) -> dict[str, Any]:
+    """The outbox: backlog, failing and parked counts, oldest pending age.
+
+    UP while the outbox can be read: a backlog or a parked event is for the
+    operator to see (and alert on from the metrics), not a reason to take the
+    service out of rotation; the store being down is already `db`."""
+    try:
+        status = await asyncio.wait_for(outbox_status(services.engine), timeout=2.0)
+    except Exception:
+        return {"status": "UNKNOWN", "details": {"error": "outbox not readable"}}
+    return {"status": "UP", "details": status.as_dict()}
 
 
 async def _authenticated(request: Request, services: Services) -> bool:

@@ -121,6 +121,33 @@ class Settings(BaseSettings):
     idempotency_purge_batch: int = Field(1000, ge=1, le=100_000)
     """Rows deleted per statement by the purge."""
 
+    # --- domain events (events/): the outbox and its SNS publisher ---------------
+    events_topic_arn: str | None = None
+    """SNS topic of the HMPPS domain events; unset = events stay in the outbox (`dev`
+    sets its local broker's topic)."""
+    events_sns_endpoint_url: str | None = None
+    """SNS endpoint; unset = AWS's own for the region (set for a local broker)."""
+    events_aws_region: str = "eu-west-2"
+    events_aws_access_key_id: str | None = None
+    """Explicit credentials (a local broker); unset = the AWS default chain (IRSA, env)."""
+    events_aws_secret_access_key: SecretStr | None = None
+    events_detail_base_url: str = "http://localhost:8080"
+    """Prefix of each event's `detailUrl` (this service's public base URL)."""
+    events_publish_interval_s: float = Field(0.5, ge=0)
+    """How often `serve` and `dev` look for events to publish (0: no in-process publisher)."""
+    events_batch_size: int = Field(100, ge=1, le=10_000)
+    """Most prisoners' events one publisher claims per transaction."""
+    events_max_attempts: int = Field(10, ge=1, le=1000)
+    """Failed tries after which an event is parked (kept, no longer tried)."""
+    events_backoff_base_s: float = Field(1.0, gt=0)
+    """First retry delay; doubled per failure, with full jitter, up to the max."""
+    events_backoff_max_s: float = Field(300.0, gt=0)
+    events_publish_timeout_s: float = Field(10.0, gt=0)
+    """Longest one SNS publish call may take before it counts as failed."""
+    events_retention_days: float = Field(7.0, gt=0)
+    """Published events are kept this long (for inspection), then pruned."""
+    events_prune_batch: int = Field(1000, ge=1, le=100_000)
+
     # --- callers' tokens -----------------------------------------------------
     token_issuer: str | None = None
     """Expected `iss` of callers' tokens; unset = <hmpps_auth_url>/auth/issuer."""
@@ -152,6 +179,10 @@ class Settings(BaseSettings):
     @property
     def idempotency_retention(self) -> timedelta:
         return timedelta(days=self.idempotency_retention_days)
+
+    @property
+    def events_retention(self) -> timedelta:
+        return timedelta(days=self.events_retention_days)
 
     @property
     def is_dev(self) -> bool:

@@ -6,8 +6,9 @@ claims the idempotency key (or replays / refuses it), locks the POM being
 given the case and checks its owned status under that lock, locks the row
 (SELECT ... FOR UPDATE, so concurrent writers to one prisoner serialise),
 checks `expectedVersion`, lets the command change the row, writes it
-(version + 1), appends the event carrying that version and stores the key's
-answer. Any failure rolls the whole unit back, key included.
+(version + 1), appends the event carrying that version, adds the outgoing
+domain event when the primary POM changed (`events/outbox.py`) and stores the
+key's answer. Any failure rolls the whole unit back, key included.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from allocation_api.commands.actor import Actor
 from allocation_api.commands.checks import check_version
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.errors import Conflict, NotAllowed
+from allocation_api.events import outbox
 from allocation_api.store import guards
 from allocation_api.store import repositories as repo
 from allocation_api.store.enums import AllocationEventType, AllocationTrigger, PomStatus
@@ -134,6 +136,7 @@ async def change_allocation(
         event.created_by_username = actor.username
         event.created_by_name = saved.created_by_name
         await repo.append_event(session, event)
+        await outbox.allocation_changed(session, event)
         if replay.key is not None:
             await guards.store_idempotent_response(
                 session, key=replay.key, operation=replay.operation, response=_snapshot(saved)

@@ -20,6 +20,7 @@ from allocation_api.commands.actor import Actor, display_name
 from allocation_api.commands.allocation_change import Replay, change_allocation, user_event
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.errors import Conflict, NotAllowed, NotFound
+from allocation_api.events import outbox
 from allocation_api.resolvers.context import RequestContext
 from allocation_api.store import repositories as repo
 from allocation_api.store.enums import AllocationEventType, AllocationTrigger
@@ -117,7 +118,8 @@ async def deallocate_locked(
     username: str | None,
     name: str | None,
 ) -> Allocation:
-    """Clear the chosen POMs of `row` (locked FOR UPDATE), save it, append its event."""
+    """Clear the chosen POMs of `row` (locked FOR UPDATE), save it, append its event and,
+    when the primary POM goes, the outgoing allocation.changed (`events/outbox.py`)."""
     previous_primary, previous_secondary = row.primary_pom_staff_id, row.secondary_pom_staff_id
     if primary:
         row.primary_pom_staff_id = row.primary_pom_name = None
@@ -127,24 +129,23 @@ async def deallocate_locked(
     row.created_by_username = username
     row.created_by_name = name
     saved = await repo.save_allocation(session, row)
-    await repo.append_event(
-        session,
-        AllocationEvent(
-            offender_no=saved.offender_no,
-            prison_code=saved.prison_code,
-            event=event,
-            trigger=trigger,
-            primary_pom_staff_id=saved.primary_pom_staff_id,
-            primary_pom_name=saved.primary_pom_name,
-            secondary_pom_staff_id=saved.secondary_pom_staff_id,
-            secondary_pom_name=saved.secondary_pom_name,
-            previous_primary_pom_staff_id=previous_primary,
-            previous_secondary_pom_staff_id=previous_secondary,
-            allocated_at_tier=saved.allocated_at_tier,
-            recommended_pom_type=saved.recommended_pom_type,
-            created_by_username=username,
-            created_by_name=name,
-            allocation_version=saved.version,
-        ),
+    history = AllocationEvent(
+        offender_no=saved.offender_no,
+        prison_code=saved.prison_code,
+        event=event,
+        trigger=trigger,
+        primary_pom_staff_id=saved.primary_pom_staff_id,
+        primary_pom_name=saved.primary_pom_name,
+        secondary_pom_staff_id=saved.secondary_pom_staff_id,
+        secondary_pom_name=saved.secondary_pom_name,
+        previous_primary_pom_staff_id=previous_primary,
+        previous_secondary_pom_staff_id=previous_secondary,
+        allocated_at_tier=saved.allocated_at_tier,
+        recommended_pom_type=saved.recommended_pom_type,
+        created_by_username=username,
+        created_by_name=name,
+        allocation_version=saved.version,
     )
+    await repo.append_event(session, history)
+    await outbox.allocation_changed(session, history)
     return saved

@@ -335,6 +335,57 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
+class EventOutbox(SQLModel, table=True):
+    """One outgoing domain event, written in the transaction of the change it reports.
+
+    `seq` orders a prisoner's events as their changes committed (writers to one
+    prisoner serialise on the allocation row's lock, so a later change always
+    draws a larger `seq`). `payload` is the HMPPS envelope with `detailUrl` as a
+    path; the publisher prefixes the configured base URL. The delivery columns
+    are the SNS topic's: `state` pending -> published, or parked after
+    `attempts` failed tries (`last_error` says why); a pending row is not tried
+    again before `next_attempt_at`.
+    """
+
+    __tablename__ = "event_outbox"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", name="uq_event_outbox_event_id"),
+        sa.Index(
+            "ix_event_outbox_pending",
+            "offender_no",
+            "seq",
+            postgresql_where=sa.text("state = 'pending'"),
+        ),
+        sa.Index("ix_event_outbox_parked", "seq", postgresql_where=sa.text("state = 'parked'")),
+        sa.Index(
+            "ix_event_outbox_published_at",
+            "published_at",
+            postgresql_where=sa.text("state = 'published'"),
+        ),
+    )
+
+    seq: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(always=True), primary_key=True)
+    )
+    event_id: Any = Field(sa_column=sa.Column(pg.UUID(as_uuid=True), nullable=False))
+    event_type: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    offender_no: str = _offender_no()
+    payload: dict[str, Any] = Field(
+        sa_column=sa.Column(pg.JSONB(none_as_null=True), nullable=False)
+    )
+    occurred_at: datetime = _timestamp()
+    state: str = Field(
+        default="pending",
+        sa_column=sa.Column(sa.Text, nullable=False, server_default=sa.text("'pending'")),
+    )
+    attempts: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default=sa.text("0"))
+    )
+    next_attempt_at: datetime = _timestamp()
+    last_error: str | None = _text()
+    published_at: datetime | None = _timestamp(nullable=True)
+
+
 class CalculatedHandover(SQLModel, table=True):
     """The handover last calculated for one prisoner and stored (one row per prisoner).
 

@@ -62,6 +62,7 @@ _OWNED_TABLES = (
     "parole_review",
     "early_allocation",
     "idempotency_key",
+    "event_outbox",
     "calculated_handover",
     "case_event",
 )

@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric, StateSetMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.gc_collector import GCCollector
@@ -144,6 +144,7 @@ class Metrics:
             registry=self.registry,
             buckets=_LATENCY_BUCKETS,
         )
+        self.events = EventMetrics(self.registry)
         # `labels()` validates and looks the child up on every call; the label
         # sets are bounded, so their children are kept here.
         self._requests_by_status: dict[int, Counter] = {}
@@ -206,3 +207,41 @@ class Metrics:
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class EventMetrics:
+    """The outbox publisher's counters and backlog (events/publisher.py's observer)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._published = Counter(
+            "allocation_api_events_published",
+            "Domain events accepted by the SNS topic",
+            registry=registry,
+        )
+        self._failed = Counter(
+            "allocation_api_events_failed",
+            "Failed tries to publish a domain event (each retried or parked)",
+            registry=registry,
+        )
+        self._parked = Counter(
+            "allocation_api_events_parked",
+            "Domain events parked after too many failed tries",
+            registry=registry,
+        )
+        self._backlog = Gauge(
+            "allocation_api_events_backlog",
+            "Domain events waiting in the outbox at the publisher's last look",
+            registry=registry,
+        )
+
+    def published(self, count: int) -> None:
+        self._published.inc(count)
+
+    def failed(self, count: int) -> None:
+        self._failed.inc(count)
+
+    def parked(self, count: int) -> None:
+        self._parked.inc(count)
+
+    def backlog(self, count: int) -> None:
+        self._backlog.set(count)

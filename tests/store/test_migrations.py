@@ -33,6 +33,7 @@ OWNED_TABLES = {
     "idempotency_key",
     "calculated_handover",
     "case_event",
+    "event_outbox",
 }
 
 
