@@ -433,7 +433,7 @@ class Pom:
         metadata=INHERIT,
         description="The POM's email address, from NOMIS user roles (`primaryEmail`);"
         " null when NOMIS holds none. Read only when asked for, one request per POM"
-        " not yet in the cross-request cache."
+        " not yet in the cross-request cache.",
     )
     async def email(self, info: Info) -> str | None:
         user = await rest_reads.staff_user(info.context, self.staff_id)
