@@ -25,6 +25,10 @@ inputs of `resolvers/prisoners.handover_result`):
   are inputs too: the commands that write them call `recalculate_handover`
   inside their transaction, after their write, like the ones above.
 
+When the start date or the handover date moves (not the responsibility or
+the reason alone), the same transaction adds `offender-management.handover.changed`
+to the outbox (`events/outbox.py`), so every path above publishes it.
+
 `allocation-api recalculate-handovers` (`recalculate_handovers.py`) runs the
 same function for whole prisons, for the changes no command sees (time
 passing, sentence dates changing in NOMIS).
@@ -37,6 +41,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from allocation_api.events import outbox
 from allocation_api.resolvers.owned_facts import facts_from
 from allocation_api.rules import handover as handover_rules
 from allocation_api.rules.handover import Handover
@@ -106,7 +111,10 @@ async def recalculate_handover(
         responsibility=result.responsibility.value,
         reason=result.reason.value,
     )
-    return HandoverRecalculation(result, previous, written=True)
+    recalculation = HandoverRecalculation(result, previous, written=True)
+    if recalculation.dates_changed:
+        await outbox.handover_changed(session, offender_no)
+    return recalculation
 
 
 async def remove_handover(session: AsyncSession, offender_no: str) -> bool:

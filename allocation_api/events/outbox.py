@@ -28,6 +28,7 @@ __all__ = [
     "add_event",
     "allocation_changed",
     "envelope",
+    "handover_changed",
     "primary_pom_changed",
 ]
 
@@ -131,4 +132,22 @@ async def allocation_changed(session: AsyncSession, event: AllocationEvent) -> N
             "prisonId": event.prison_code,
             "eventTrigger": str(event.trigger).lower(),
         },
+    )
+
+
+async def handover_changed(session: AsyncSession, offender_no: str) -> None:
+    """Add `offender-management.handover.changed`: the stored handover start date or
+    handover date of `offender_no` moved (a first stored handover counts).
+
+    Callers hold the prisoner's handover lock (`commands/handover.py`). The
+    envelope names the prisoner only; consumers read the new dates from
+    `detailUrl` (`GET /api/handovers/{nomsNumber}`), as from the real service.
+    """
+    await add_event(
+        session,
+        event_type=HANDOVER_CHANGED,
+        offender_no=offender_no,
+        description="Handover date and/or responsibility was updated",
+        detail_path=f"/api/handovers/{offender_no}",
+        additional_information={},
     )

@@ -1,17 +1,22 @@
-"""allocation.changed end to end: written with the change, published by the app's
-background publisher, received on a queue subscribed to the topic with the exact
-HMPPS envelope and `eventType` attribute."""
+"""allocation.changed and handover.changed end to end: written with the change,
+published by the app's background publisher, received on a queue subscribed to
+the topic with the exact HMPPS envelope and `eventType` attribute."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from allocation_api.commands.recalculate_handovers import recalculate_handovers
 from allocation_api.commands.reconcile import reconcile
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.events.local_broker import LOCAL_CREDENTIALS, LOCAL_REGION, LocalBroker
-from allocation_api.events.outbox import ALLOCATION_CHANGED
+from allocation_api.events.outbox import ALLOCATION_CHANGED, HANDOVER_CHANGED
+from allocation_api.resolvers.context import today_in_london
 from allocation_api.sandbox import Sandbox
+from allocation_api.store.handovers import handovers_by_offender_nos
+from tests.commands.test_case_facts import SET as SET_OVERRIDE
+from tests.commands.test_handover_recalculation import DETERMINATE_WITH_PED
 from tests.conftest import RunningApi, running_api, settings_for
 from tests.e2e.api.helpers import (
     DEALLOCATE_PRIMARY,
@@ -19,9 +24,14 @@ from tests.e2e.api.helpers import (
     active_poms,
     allocate,
     co_work,
+    fresh_prisoner,
     ready_prisoner_and_pom,
+    set_tier,
 )
 from tests.e2e.events.conftest import engine_for, new_queue, outbox_rows, receive
+
+ALLOCATION_ROWS = f"offender_no = :no AND event_type = '{ALLOCATION_CHANGED}'"
+HANDOVER_ROWS = f"offender_no = :no AND event_type = '{HANDOVER_CHANGED}'"
 
 
 def _summary(rows: list[Any]) -> list[tuple[str, Any, str, str]]:
@@ -44,7 +54,7 @@ async def test_primary_changes_write_events_and_co_working_alone_does_not(api: R
     try:
         assert (await allocate(api, no, pom["staffId"]))["__typename"] == "Allocation"
         coworker = await co_work(api, no, pom["staffId"])
-        after_co_working = await outbox_rows(engine, "offender_no = :no", no=no)
+        after_co_working = await outbox_rows(engine, ALLOCATION_ROWS, no=no)
         assert len(after_co_working) == 1
         other = next(
             p
@@ -56,7 +66,7 @@ async def test_primary_changes_write_events_and_co_working_alone_does_not(api: R
         assert body["data"]["deallocateSecondaryPom"]["__typename"] == "Allocation", body
         body = await api.gql(DEALLOCATE_PRIMARY, {"input": {"offenderNo": no}})
         assert body["data"]["deallocatePrimaryPom"]["__typename"] == "Allocation", body
-        rows = await outbox_rows(engine, "offender_no = :no", no=no)
+        rows = await outbox_rows(engine, ALLOCATION_ROWS, no=no)
     finally:
         await engine.dispose()
     assert _summary(rows) == [
@@ -92,7 +102,7 @@ async def test_refused_change_writes_no_event(api: RunningApi) -> None:
         assert again["code"] == "ALREADY_PRIMARY_POM"
         stale = await allocate(api, no, pom["staffId"], expectedVersion=7)
         assert stale["__typename"] != "Allocation"
-        assert len(await outbox_rows(engine, "offender_no = :no", no=no)) == 1
+        assert len(await outbox_rows(engine, ALLOCATION_ROWS, no=no)) == 1
     finally:
         await engine.dispose()
 
@@ -105,7 +115,7 @@ async def test_release_by_reconcile_writes_removal_event(api: RunningApi) -> Non
     await reconcile(UnitOfWork(services.sessions), services.upstreams)
     engine = engine_for(api.settings.database_url or "")
     try:
-        rows = await outbox_rows(engine, "offender_no = :no", no=no)
+        rows = await outbox_rows(engine, ALLOCATION_ROWS, no=no)
     finally:
         await engine.dispose()
     assert _summary(rows) == [
@@ -135,11 +145,15 @@ async def test_app_publishes_exact_envelope_to_the_topic(
         no, pom = await ready_prisoner_and_pom(api)
         assert (await allocate(api, no, pom["staffId"]))["__typename"] == "Allocation"
         # Other tests' pending events in this database go out too: pick this prisoner's.
-        received = [
+        # Its case information stored its first handover (handover.changed), then the
+        # allocation (allocation.changed) left the handover dates as they were.
+        mine = [
             m
-            for m in await receive(broker.endpoint, queue, expected=1, patience=30)
+            for m in await receive(broker.endpoint, queue, expected=2, patience=30)
             if m["envelope"]["personReference"]["identifiers"][0]["value"] == no
         ]
+        received = [m for m in mine if m["envelope"]["eventType"] == ALLOCATION_CHANGED]
+        handovers = [m for m in mine if m["envelope"]["eventType"] == HANDOVER_CHANGED]
         async with api.http.get(f"{api.url}/metrics") as response:
             metrics = await response.text()
     assert len(received) == 1
@@ -163,6 +177,21 @@ async def test_app_publishes_exact_envelope_to_the_topic(
         "personReference": {"identifiers": [{"type": "NOMS", "value": no}]},
     }
     assert dt.datetime.fromisoformat(envelope["occurredAt"]).utcoffset() is not None
+    assert len(handovers) == 1
+    assert handovers[0]["notification"]["MessageAttributes"] == {
+        "eventType": {"Type": "String", "Value": HANDOVER_CHANGED}
+    }
+    handover = handovers[0]["envelope"]
+    assert handover == {
+        "eventType": HANDOVER_CHANGED,
+        "version": 1,
+        "description": "Handover date and/or responsibility was updated",
+        "detailUrl": f"https://allocation.test/api/handovers/{no}",
+        "occurredAt": handover["occurredAt"],
+        "additionalInformation": {},
+        "personReference": {"identifiers": [{"type": "NOMS", "value": no}]},
+    }
+    assert dt.datetime.fromisoformat(handover["occurredAt"]).utcoffset() is not None
     published = [
         line
         for line in metrics.splitlines()
@@ -170,3 +199,54 @@ async def test_app_publishes_exact_envelope_to_the_topic(
     ]
     assert published
     assert float(published[0].split()[-1]) >= 1
+
+
+async def test_handover_changed_only_when_a_stored_date_moves(api: RunningApi) -> None:
+    """The first stored handover and every move of its start or handover date write
+    handover.changed in the transaction that stores it; a recalculation that leaves
+    the dates (responsibility or reason alone, or nothing) writes none."""
+    services = api.app.state.services
+    no = await fresh_prisoner(api, "MDI")
+    api.sandbox.data.update_prisoner(no, **DETERMINATE_WITH_PED)
+    engine = engine_for(api.settings.database_url or "")
+    try:
+        await set_tier(api, no, "C")  # the first stored handover: PED - 12 months
+        assert len(await outbox_rows(engine, HANDOVER_ROWS, no=no)) == 1
+
+        await set_tier(api, no, "D")  # nothing the rules read changed: no write
+        assert len(await outbox_rows(engine, HANDOVER_ROWS, no=no)) == 1
+
+        # A responsibility override changes the responsibility and the reason only.
+        body = await api.gql(
+            SET_OVERRIDE,
+            {
+                "input": {
+                    "offenderNo": no,
+                    "responsibility": "PROBATION",
+                    "reason": "PRISONER_RECALLED",
+                }
+            },
+        )
+        assert body["data"]["setResponsibilityOverride"]["__typename"] == "ResponsibilityOverride"
+        stored = await handovers_by_offender_nos(services.reads, [no])
+        assert stored[no].reason == "OVERRIDE"
+        assert len(await outbox_rows(engine, HANDOVER_ROWS, no=no)) == 1
+
+        # NOMIS moves the parole eligibility date: the nightly recalculation sees it.
+        api.sandbox.data.update_prisoner(no, paroleEligibilityDate="2030-09-15")
+        uow = UnitOfWork(services.sessions)
+        report = await recalculate_handovers(
+            uow, services.upstreams, prisons=["MDI"], today=today_in_london()
+        )
+        assert report.failed == 0
+        rows = await outbox_rows(engine, HANDOVER_ROWS, no=no)
+        assert [r.payload["detailUrl"] for r in rows] == [f"/api/handovers/{no}"] * 2
+        assert rows[0].seq < rows[1].seq
+
+        # Run again: the dates stand, nothing more is written.
+        await recalculate_handovers(
+            uow, services.upstreams, prisons=["MDI"], today=today_in_london()
+        )
+        assert len(await outbox_rows(engine, HANDOVER_ROWS, no=no)) == 2
+    finally:
+        await engine.dispose()
