@@ -79,6 +79,8 @@ NOT_DISCLOSED: dict[str, str] = {
     "parole_review": "target hearing dates and outcomes are the Parole Board's records"
     " (disclosed by its own subject access process), and the national schema of this"
     " product has no section for them (it refuses extra keys)",
+    "event_outbox": "outgoing domain events, copies of changes disclosed in allocationHistory"
+    " and calculatedHandoverDate, kept only until published plus the retention period",
     "case_event": "the log of changes to the facts disclosed in their own sections"
     " (caseInformation, responsibility, earlyAllocations, handoverProgressChecklist);"
     " the national schema of this product has no section for it (it refuses extra keys)",
