@@ -113,6 +113,8 @@ FIELD_WEIGHTS: Final[Mapping[tuple[str, str], int]] = {
     ("Prison", "poms"): 3,
     ("Pom", "caseload"): 2,
     ("Pom", "caseloadCounts"): 2,
+    # A page of the merged case history: one statement per log.
+    ("Prisoner", "caseHistory"): 2,
     # Every mutation is a transaction with fresh upstream reads of the rules' facts.
     ("Mutation", "allocatePrimaryPom"): 10,
     ("Mutation", "allocateSecondaryPom"): 10,

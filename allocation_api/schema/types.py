@@ -22,12 +22,14 @@ import datetime as dt
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeAlias, cast
 
+import orjson
 import strawberry
 from strawberry import Private
 from strawberry.types.nodes import Selection
 
 from allocation_api.errors import AllocationApiError
 from allocation_api.resolvers import allocations as allocation_resolvers
+from allocation_api.resolvers import case_history as case_history_resolvers
 from allocation_api.resolvers import poms as pom_resolvers
 from allocation_api.resolvers import prisoners as prisoner_resolvers
 from allocation_api.resolvers import prisons as prison_resolvers
@@ -72,6 +74,7 @@ from allocation_api.schema.values import (
     page_info,
     sentence,
 )
+from allocation_api.store.case_history import HistoryEntry
 from allocation_api.store.owned_records import OwnedRecord
 from allocation_api.store.tables import Allocation as AllocationRow
 from allocation_api.store.views import AllocationView
@@ -340,6 +343,45 @@ def roster_preload_for(selected: Sequence[Selection]) -> prison_resolvers.Preloa
 # --- the types -------------------------------------------------------------------------
 
 
+@strawberry.type(
+    description="One entry of a prisoner's case history: a change of the allocation"
+    " (`source` ALLOCATION, `kind` an allocation event type, `trigger` set) or of an"
+    " owned case fact (`source` USER, PROBATION or SYSTEM, `kind` a case event kind)."
+)
+class CaseHistoryEntry:
+    at: dt.datetime = strawberry.field(metadata=INHERIT, description="When it was recorded.")
+    kind: str = strawberry.field(metadata=INHERIT)
+    source: str = strawberry.field(metadata=INHERIT)
+    trigger: str | None = strawberry.field(metadata=INHERIT)
+    prison_code: str | None = strawberry.field(metadata=INHERIT)
+    by_username: str | None = strawberry.field(metadata=INHERIT)
+    by_name: str | None = strawberry.field(metadata=INHERIT)
+    detail: str = strawberry.field(
+        metadata=INHERIT,
+        description="What the change set, as a JSON object (camelCase field names): the"
+        " POMs after an allocation change, the command's values for a case fact.",
+    )
+
+
+@strawberry.type
+class CaseHistoryConnection:
+    nodes: list[CaseHistoryEntry] = strawberry.field(metadata=INHERIT)
+    page_info: PageInfo = strawberry.field(metadata=INHERIT)
+
+
+def case_history_entry(entry: HistoryEntry) -> CaseHistoryEntry:
+    return CaseHistoryEntry(
+        at=entry.key[0],
+        kind=entry.kind,
+        source=entry.source,
+        trigger=entry.trigger,
+        prison_code=entry.prison_code,
+        by_username=entry.by_username,
+        by_name=entry.by_name,
+        detail=orjson.dumps(entry.detail, option=orjson.OPT_SORT_KEYS).decode(),
+    )
+
+
 @strawberry.type(description="A prisoner: live NOMIS data joined with owned allocation data.")
 class Prisoner:
     offender_no: str = strawberry.field(metadata=INHERIT)
@@ -400,6 +442,32 @@ class Prisoner:
     )
     def parole_reviews(self, info: Info) -> list[ParoleReview]:
         return cast("list[ParoleReview]", parole_reviews_of(info.context, self))
+
+    @strawberry.field(
+        metadata=INHERIT,
+        description="Allocation changes and changes to owned case facts, newest first"
+        " (two SQL statements per page; cursors stay right as entries are added).",
+    )
+    async def case_history(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> CaseHistoryConnection:
+        entries, more = await case_history_resolvers.history_page(
+            info.context, self.offender_no, first, after
+        )
+        nodes = [case_history_entry(entry) for entry in entries]
+        return CaseHistoryConnection(
+            nodes=nodes,
+            page_info=PageInfo(
+                has_next_page=more,
+                has_previous_page=after is not None,
+                start_cursor=case_history_resolvers.encode_history_cursor(entries[0].key)
+                if entries
+                else None,
+                end_cursor=case_history_resolvers.encode_history_cursor(entries[-1].key)
+                if entries
+                else None,
+            ),
+        )
 
     @strawberry.field(
         metadata=direct(recommended_pom_type_of),

@@ -109,6 +109,7 @@ def test_the_readme_has_its_examples() -> None:
         "RecordParoleReview",
         "UpdateParoleReview",
         "CaseFacts",
+        "CaseHistory",
     ]
     graphql_curls = [block for block in curl_examples() if "localhost:8000/graphql" in block]
     assert graphql_curls
