@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from allocation_api.commands import checks
-from allocation_api.commands.actor import Actor
+from allocation_api.commands.actor import Actor, display_name
 from allocation_api.commands.handover import recalculate_handover
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.resolvers.context import RequestContext
 from allocation_api.store import guards
-from allocation_api.store.enums import ProbationService, Tier
-from allocation_api.store.tables import CaseInformation
+from allocation_api.store.enums import CaseEventKind, FactSource, ProbationService, Tier
+from allocation_api.store.tables import CaseEvent, CaseInformation
+from allocation_api.store.writes import append_case_event
 from allocation_api.upstream import Upstreams
 
 
@@ -54,6 +55,7 @@ async def update_case_information(
         "manual_entry": command.manual_entry,
         "updated_by_username": actor.username,
     }
+    name = await display_name(actor, upstreams, reads.services.caches)
     async with uow.transaction() as session:
         # expectedVersion 0 creates or is refused; n updates version n or is refused.
         saved = await guards.write_versioned(
@@ -64,7 +66,37 @@ async def update_case_information(
             change=columns,
             expected_version=command.expected_version,
         )
+        await append_case_event(
+            session,
+            CaseEvent(
+                offender_no=offender_no,
+                kind=CaseEventKind.CASE_INFORMATION_SET,
+                source=FactSource.USER,
+                prison_code=prisoner.prisonId,
+                detail=_detail(command, saved.version),
+                created_by_username=actor.username,
+                created_by_name=name,
+            ),
+        )
         # MAPPA level and probation service are handover inputs.
         await recalculate_handover(session, prisoner, reads.today)
     uow.case_information_changed.add(offender_no)
     return saved
+
+
+def _detail(command: UpdateCaseInformation, version: int) -> dict[str, Any]:
+    """What was set, for the case history (camelCase, as the mutation's input names it)."""
+    return {
+        "tier": None if command.tier is None else str(command.tier),
+        "probationService": (
+            None if command.probation_service is None else str(command.probation_service)
+        ),
+        "mappaLevel": command.mappa_level,
+        "crn": command.crn,
+        "comName": command.com_name,
+        "comEmail": command.com_email,
+        "teamName": command.team_name,
+        "lduCode": command.ldu_code,
+        "manualEntry": command.manual_entry,
+        "version": version,
+    }

@@ -209,7 +209,7 @@ def test_fragments_are_expanded_once_per_name_and_cycles_end() -> None:
 def test_the_readme_documents_fit_every_budget() -> None:
     documents = readme_documents()
     costs = sorted(cost(document) for document in documents)
-    assert costs == [9, 9, 10, 10, 15, 151, 170, 1744], "the README quotes these figures"
+    assert costs == [9, 9, 10, 10, 15, 42, 151, 170, 1744], "the README quotes these figures"
     assert costs[-1] <= min(BUDGETS.values())
 
 

@@ -59,6 +59,7 @@ async def test_history_merges_both_logs_newest_first(api: RunningApi) -> None:
         ("USER", "PAROLE_REVIEW_RECORDED"),
         ("USER", "OVERRIDE_SET"),
         ("ALLOCATION", "ALLOCATE_PRIMARY_POM"),
+        ("USER", "CASE_INFORMATION_SET"),
     ]
     assert [n["at"] for n in page["nodes"]] == sorted(
         (n["at"] for n in page["nodes"]), reverse=True
@@ -69,6 +70,9 @@ async def test_history_merges_both_logs_newest_first(api: RunningApi) -> None:
     override = json.loads(page["nodes"][2]["detail"])
     assert override["responsibility"] == "PROBATION"
     assert page["nodes"][2]["trigger"] is None
+    case_information = json.loads(page["nodes"][4]["detail"])
+    assert case_information["tier"] is not None
+    assert case_information["version"] == 1
     assert page["pageInfo"]["hasNextPage"] is False
     assert page["pageInfo"]["hasPreviousPage"] is False
 
@@ -80,7 +84,7 @@ async def test_pages_by_key_without_repeats_when_entries_are_added(api: RunningA
     assert first["pageInfo"]["hasNextPage"] is True
     # A new entry above the first page does not shift what follows it.
     assert (await allocate(api, no, pom["staffId"]))["__typename"] == "Allocation"
-    second = await _history(api, no, first=2, after=first["pageInfo"]["endCursor"])
+    second = await _history(api, no, first=10, after=first["pageInfo"]["endCursor"])
     assert second["pageInfo"]["hasPreviousPage"] is True
     assert second["pageInfo"]["hasNextPage"] is False
     assert [n["kind"] for n in first["nodes"] + second["nodes"]] == everything
