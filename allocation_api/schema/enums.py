@@ -20,6 +20,7 @@ from allocation_api.rules.vocabulary import (
     OverrideResponsibilityReason,
     PomStatus,
     ProbationService,
+    RoshLevel,
     Tier,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "ProbationService",
     "Responsibility",
     "ResponsibilityOverride",
+    "RoshLevel",
     "Tier",
 ]
 
@@ -41,6 +43,7 @@ strawberry.enum(PomType, description="Whether a POM is a prison employee or a pr
 strawberry.enum(PomStatus, description="Availability of a POM at a prison (owned data).")
 strawberry.enum(Tier, description="Tier from the case information; unknown is not a tier (null).")
 strawberry.enum(ProbationService)
+strawberry.enum(RoshLevel, description="Risk of serious harm, as probation's record states it.")
 strawberry.enum(OverrideReason, description="Why a POM other than the recommended type was chosen.")
 strawberry.enum(AllocationEventType)
 strawberry.enum(AllocationTrigger)

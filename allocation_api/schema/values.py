@@ -24,6 +24,7 @@ from allocation_api.schema.enums import (
     PomType,
     ProbationService,
     Responsibility,
+    RoshLevel,
     Tier,
 )
 from allocation_api.schema.permissions import INHERIT
@@ -73,6 +74,21 @@ class CaseInformation:
     com_email: str | None = strawberry.field(metadata=INHERIT)
     team_name: str | None = strawberry.field(metadata=INHERIT)
     ldu_code: str | None = strawberry.field(metadata=INHERIT)
+    rosh_level: RoshLevel | None = strawberry.field(
+        metadata=INHERIT, description="Risk of serious harm level (probation's record)."
+    )
+    rosh_start_date: dt.date | None = strawberry.field(metadata=INHERIT)
+    enhanced_resourcing: bool | None = strawberry.field(
+        metadata=INHERIT,
+        description="Whether the case has enhanced handover resourcing; null: not known.",
+    )
+    active_vlo: bool = strawberry.field(
+        metadata=INHERIT, description="Whether a victim liaison officer is assigned."
+    )
+    imported_at: dt.datetime | None = strawberry.field(
+        metadata=INHERIT,
+        description="When probation's record was last read into these facts; null: typed in.",
+    )
     version: int = strawberry.field(metadata=INHERIT)
     updated_at: dt.datetime = strawberry.field(metadata=INHERIT)
 
@@ -200,6 +216,11 @@ def case_information(row: CaseInformationRow | CaseInformationView) -> CaseInfor
         com_email=row.com_email,
         team_name=row.team_name,
         ldu_code=row.ldu_code,
+        rosh_level=row.rosh_level,
+        rosh_start_date=row.rosh_start_date,
+        enhanced_resourcing=row.enhanced_resourcing,
+        active_vlo=row.active_vlo,
+        imported_at=row.imported_at,
         version=row.version,
         updated_at=row.updated_at,
     )
