@@ -99,7 +99,7 @@ async def recalculate_handover(
     await session.flush()
     reader = store.SessionReader(session)
     owned = (await owned_records_by_offender_nos(reader, [offender_no]))[offender_no]
-    result = handover_rules.handover(prisoner, facts_from(owned, prisoner), today)
+    result = handover_rules.handover(prisoner, facts_from(owned, prisoner, today), today)
     previous = await store.handover_locked(session, offender_no)
     if previous is not None and _same(previous, result):
         return HandoverRecalculation(result, previous, written=False)

@@ -8,12 +8,15 @@ prisoners costs one statement in all, not one per prisoner or per kind.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Hashable
 
 from allocation_api.rules.early_allocation import (
     EarlyAllocationAssessment,
+    EarlyAllocationWindow,
     counts_as_early_allocation,
+    earliest_key_date,
 )
 from allocation_api.rules.handover import OwnedFacts
 from allocation_api.rules.parole import ParoleReviewFacts, parole_facts
@@ -57,17 +60,18 @@ def _plain_key(owned: OwnedRecord) -> tuple[int | None, str | None, bool]:
     )
 
 
-def facts_key(owned: OwnedRecord, prisoner: Prisoner) -> Hashable:
+def facts_key(owned: OwnedRecord, prisoner: Prisoner, today: dt.date) -> Hashable:
     """A value that is equal exactly when `facts_from` would be: the memo key of the
     handover rules. For most prisoners (no parole review, no assessment) a plain
     tuple, hashed in C; otherwise the facts themselves."""
     if owned.parole_reviews or owned.early_allocations:
-        return facts_from(owned, prisoner)
+        return facts_from(owned, prisoner, today)
     return _plain_key(owned)
 
 
-def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:
-    """The handover inputs held in one prisoner's owned record (pure)."""
+def facts_from(owned: OwnedRecord, prisoner: Prisoner, today: dt.date) -> OwnedFacts:
+    """The handover inputs held in one prisoner's owned record (pure; `today` for
+    early allocation's licence condition)."""
     reviews, assessments = owned.parole_reviews, owned.early_allocations
     mappa_level, override, welsh = _plain_key(owned)
     if not reviews and not assessments:
@@ -87,6 +91,17 @@ def facts_from(owned: OwnedRecord, prisoner: Prisoner) -> OwnedFacts:
             for a in assessments
         ],
         prisoner.sentenceStartDate,
+        EarlyAllocationWindow(
+            earliest_key_date(
+                prisoner.tariffDate,
+                prisoner.paroleEligibilityDate,
+                parole.thd,
+                prisoner.automaticReleaseDate,
+                prisoner.conditionalReleaseDate,
+            ),
+            prisoner.licenceExpiryDate,
+            today,
+        ),
     )
     return OwnedFacts(
         mappa_level=mappa_level,

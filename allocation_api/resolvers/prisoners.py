@@ -83,9 +83,9 @@ def known_handover_result(ctx: RequestContext, record: Prisoner, owned: OwnedRec
         today = ctx.today
         found = ctx.services.caches.handovers.get(
             record,
-            facts_key(owned, record),
+            facts_key(owned, record, today),
             today,
-            lambda: handover_rules.handover(record, facts_from(owned, record), today),
+            lambda: handover_rules.handover(record, facts_from(owned, record, today), today),
         )
         ctx.handovers[record.prisonerNumber] = found
     return found

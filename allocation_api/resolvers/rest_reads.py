@@ -55,5 +55,5 @@ async def early_allocation_status(
     if isinstance(record, UpstreamError):
         raise record
     owned = await ctx.loaders.owned_by_offender_no.load(record.prisonerNumber)
-    facts = facts_from(owned, record)
+    facts = facts_from(owned, record, ctx.today)
     return EarlyAllocationStatus(record.prisonerNumber, facts.early_allocation)

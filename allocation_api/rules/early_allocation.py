@@ -3,7 +3,10 @@
 High-risk prisoners (terrorism, high profile, MAPPA 3 and the like) are
 handed to the COM early. Assessments are recorded per prisoner over time,
 and an assessment from a previous sentence says nothing about this one, so
-only the latest assessment since the current sentence started counts.
+only the latest assessment since the current sentence started counts. As
+DOMAIN.md states it, that assessment counts only when it was made inside
+the referral window (the earliest of TED, PED, THD, ARD and CRD at most 18
+months away) and while the licence has not expired.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Iterable
+
+from allocation_api.rules.dates import minus_months
+
+REFERRAL_WINDOW_MONTHS = 18
 
 
 class EarlyAllocationOutcome(enum.StrEnum):
@@ -52,10 +59,39 @@ def latest_assessment_since(
     return latest
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class EarlyAllocationWindow:
+    """The sentence facts the referral window and the licence condition need."""
+
+    earliest_key_date: dt.date | None
+    """The earliest of TED, PED, THD, ARD and CRD (None: the prisoner has none)."""
+    licence_expiry: dt.date | None
+    today: dt.date
+
+
+def earliest_key_date(*dates: dt.date | None) -> dt.date | None:
+    """The earliest of the dates given (TED, PED, THD, ARD, CRD), ignoring missing ones."""
+    present = [d for d in dates if d is not None]
+    return min(present) if present else None
+
+
+def made_in_window(assessment: EarlyAllocationAssessment, window: EarlyAllocationWindow) -> bool:
+    """Made when the earliest key date was at most 18 months away (calendar months,
+    clamped: DOMAIN's date arithmetic). No key date: no window to be made in."""
+    if window.earliest_key_date is None:
+        return False
+    opens = minus_months(window.earliest_key_date, REFERRAL_WINDOW_MONTHS)
+    return assessment.created_at.date() >= opens
+
+
 def counts_as_early_allocation(
-    assessments: Iterable[EarlyAllocationAssessment], sentence_start: dt.date | None
+    assessments: Iterable[EarlyAllocationAssessment],
+    sentence_start: dt.date | None,
+    window: EarlyAllocationWindow,
 ) -> bool:
-    """Latest assessment since sentence start is eligible, or discretionary and accepted.
+    """The latest assessment since sentence start is eligible, or discretionary and
+    accepted by the community, AND it was made inside the referral window, AND the
+    licence has not expired (a licence expiring today has not).
 
     Without a sentence start date no assessment can be shown to belong to the
     current sentence, so the case does not count.
@@ -65,8 +101,9 @@ def counts_as_early_allocation(
     latest = latest_assessment_since(assessments, sentence_start)
     if latest is None:
         return False
-    if latest.outcome is EarlyAllocationOutcome.ELIGIBLE:
-        return True
-    return (
+    accepted = latest.outcome is EarlyAllocationOutcome.ELIGIBLE or (
         latest.outcome is EarlyAllocationOutcome.DISCRETIONARY and latest.community_decision is True
     )
+    if not accepted or not made_in_window(latest, window):
+        return False
+    return window.licence_expiry is None or window.licence_expiry >= window.today

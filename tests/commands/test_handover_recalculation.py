@@ -129,7 +129,8 @@ async def test_allocation_stores_reconcile_release_removes(api: RunningApi) -> N
     row = await stored(api, no)
     prisoner = await services.upstreams.prisoner_search.get_prisoner(no)
     owned = (await owned_records_by_offender_nos(services.reads, [no]))[no]
-    expected = handover_rules.handover(prisoner, facts_from(owned, prisoner), today_in_london())
+    today = today_in_london()
+    expected = handover_rules.handover(prisoner, facts_from(owned, prisoner, today), today)
     assert row is not None
     assert (row.start_date, row.handover_date, row.responsibility, row.reason) == (
         expected.start_date,
@@ -173,7 +174,7 @@ async def test_two_recalculations_at_once_agree(api: RunningApi) -> None:
     owned = await owned_records_by_offender_nos(services.reads, list(rows))
     for prisoner in wanted:
         expected = handover_rules.handover(
-            prisoner, facts_from(owned[prisoner.prisonerNumber], prisoner), today
+            prisoner, facts_from(owned[prisoner.prisonerNumber], prisoner, today), today
         )
         row = rows[prisoner.prisonerNumber]
         assert (row.start_date, row.handover_date, row.responsibility, row.reason) == (

@@ -26,6 +26,7 @@ from allocation_api.upstream.models import Prisoner
 
 NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
 START = dt.date(2024, 1, 10)
+TODAY = dt.date(2026, 11, 30)
 PRISONER = Prisoner(prisonerNumber="A1234BC", sentenceStartDate=START)
 
 
@@ -96,9 +97,9 @@ OTHER_SENTENCE_REVIEW = ParoleReviewView(
     ],
 )
 def test_the_shortcut_agrees_with_the_general_path(record: OwnedRecord) -> None:
-    shortcut = facts_from(record, PRISONER)
+    shortcut = facts_from(record, PRISONER, TODAY)
     general = facts_from(
-        dataclasses.replace(record, parole_reviews=[OTHER_SENTENCE_REVIEW]), PRISONER
+        dataclasses.replace(record, parole_reviews=[OTHER_SENTENCE_REVIEW]), PRISONER, TODAY
     )
     assert shortcut == general
 
@@ -109,7 +110,7 @@ def test_the_shortcut_carries_the_case_information_and_override() -> None:
         case_information=case_information(3, ProbationService.WALES),
         responsibility_override=OVERRIDE,
     )
-    assert facts_from(record, PRISONER) == OwnedFacts(
+    assert facts_from(record, PRISONER, TODAY) == OwnedFacts(
         mappa_level=3,
         override=ResponsibilityOverride.PROBATION,
         welsh_offender=True,
@@ -141,8 +142,8 @@ def test_the_memo_key_is_equal_exactly_when_the_facts_are() -> None:
     records = _records()
     for a in records:
         for b in records:
-            same_facts = facts_from(a, PRISONER) == facts_from(b, PRISONER)
-            same_key = facts_key(a, PRISONER) == facts_key(b, PRISONER)
+            same_facts = facts_from(a, PRISONER, TODAY) == facts_from(b, PRISONER, TODAY)
+            same_key = facts_key(a, PRISONER, TODAY) == facts_key(b, PRISONER, TODAY)
             if same_key:
                 assert same_facts, (a, b)
             if not (a.parole_reviews or b.parole_reviews):
