@@ -418,6 +418,11 @@ class Publisher:
             if report.batches == 0:
                 break
             total.add(report)
+            if report.published + report.failed + report.parked == 0:
+                # A batch that claimed heads but settled none of them (which the
+                # claim's ordering should make impossible) ends the drain rather
+                # than spinning on the same heads; the next round tries again.
+                break
         return total
 
     async def prune(self) -> int:
