@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from allocation_api.commands import checks
-from allocation_api.commands.actor import Actor, display_name
-from allocation_api.commands.handover import recalculate_handover
+from allocation_api.commands.actor import Actor
+from allocation_api.commands.case_fact_change import begin_case_fact_change
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.resolvers.context import RequestContext
 from allocation_api.store import guards
-from allocation_api.store.enums import CaseEventKind, FactSource, ProbationService, Tier
-from allocation_api.store.tables import CaseEvent, CaseInformation
-from allocation_api.store.writes import append_case_event
+from allocation_api.store.enums import CaseEventKind, ProbationService, Tier
+from allocation_api.store.tables import CaseInformation
 from allocation_api.upstream import Upstreams
 
 
@@ -41,8 +39,7 @@ async def update_case_information(
 ) -> CaseInformation:
     """Replace the prisoner's case information (every field); returns the stored row."""
     offender_no = command.offender_no
-    prisoner = await checks.fresh_prisoner(reads, upstreams, actor, offender_no)
-    await actor.require_prison(prisoner.prisonId)
+    change = await begin_case_fact_change(reads, upstreams, actor, offender_no)
     columns: dict[str, Any] = {
         "tier": command.tier,
         "probation_service": command.probation_service,
@@ -55,7 +52,6 @@ async def update_case_information(
         "manual_entry": command.manual_entry,
         "updated_by_username": actor.username,
     }
-    name = await display_name(actor, upstreams, reads.services.caches)
     async with uow.transaction() as session:
         # expectedVersion 0 creates or is refused; n updates version n or is refused.
         saved = await guards.write_versioned(
@@ -66,20 +62,10 @@ async def update_case_information(
             change=columns,
             expected_version=command.expected_version,
         )
-        await append_case_event(
-            session,
-            CaseEvent(
-                offender_no=offender_no,
-                kind=CaseEventKind.CASE_INFORMATION_SET,
-                source=FactSource.USER,
-                prison_code=prisoner.prisonId,
-                detail=_detail(command, saved.version),
-                created_by_username=actor.username,
-                created_by_name=name,
-            ),
-        )
         # MAPPA level and probation service are handover inputs.
-        await recalculate_handover(session, prisoner, reads.today)
+        await change.recorded(
+            session, CaseEventKind.CASE_INFORMATION_SET, _detail(command, saved.version)
+        )
     uow.case_information_changed.add(offender_no)
     return saved
 

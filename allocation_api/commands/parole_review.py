@@ -17,16 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from allocation_api.commands import checks, replay
-from allocation_api.commands.actor import Actor, display_name
-from allocation_api.commands.handover import recalculate_handover
+from allocation_api.commands.actor import Actor
+from allocation_api.commands.case_fact_change import begin_case_fact_change
 from allocation_api.commands.replay import Replay
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.errors import NotFound, ValidationFailed
 from allocation_api.resolvers.context import RequestContext
 from allocation_api.store import case_facts
-from allocation_api.store.enums import CaseEventKind, FactSource
-from allocation_api.store.tables import CaseEvent, ParoleReview
-from allocation_api.store.writes import append_case_event
+from allocation_api.store.enums import CaseEventKind
+from allocation_api.store.tables import ParoleReview
 from allocation_api.upstream import Upstreams
 
 
@@ -87,9 +86,8 @@ def check_fields(fields: ParoleReviewFields, today: dt.date) -> None:
         )
 
 
-def _event(
-    kind: CaseEventKind, row: ParoleReview, prison: str, actor: Actor, name: str | None
-) -> CaseEvent:
+def _detail(row: ParoleReview) -> dict[str, Any]:
+    """A review as a case event's detail (camelCase, as the API shows it)."""
     fields = ParoleReviewFields(
         row.target_hearing_date,
         row.custody_report_due,
@@ -97,20 +95,12 @@ def _event(
         row.outcome_received_date,
     )
     start = row.sentence_start_date
-    return CaseEvent(
-        offender_no=row.offender_no,
-        kind=kind,
-        source=FactSource.USER,
-        prison_code=prison,
-        detail={
-            "paroleReviewId": row.id,
-            "sentenceStartDate": None if start is None else start.isoformat(),
-            **fields.as_json(),
-            "version": row.version,
-        },
-        created_by_username=actor.username,
-        created_by_name=name,
-    )
+    return {
+        "paroleReviewId": row.id,
+        "sentenceStartDate": None if start is None else start.isoformat(),
+        **fields.as_json(),
+        "version": row.version,
+    }
 
 
 async def record_parole_review(
@@ -123,9 +113,7 @@ async def record_parole_review(
     """Add a review to the prisoner's current sentence; returns the stored row."""
     offender_no = command.offender_no
     check_fields(command.fields, reads.today)
-    prisoner = await checks.fresh_prisoner(reads, upstreams, actor, offender_no)
-    prison = await actor.require_prison(prisoner.prisonId)
-    name = await display_name(actor, upstreams, reads.services.caches)
+    change = await begin_case_fact_change(reads, upstreams, actor, offender_no)
     again = Replay(
         "recordParoleReview",
         command.idempotency_key,
@@ -141,16 +129,13 @@ async def record_parole_review(
             session,
             {
                 "offender_no": offender_no,
-                "sentence_start_date": prisoner.sentenceStartDate,
+                "sentence_start_date": change.prisoner.sentenceStartDate,
                 **command.fields.columns(),
                 "created_by_username": actor.username,
                 "updated_by_username": actor.username,
             },
         )
-        await append_case_event(
-            session, _event(CaseEventKind.PAROLE_REVIEW_RECORDED, saved, prison, actor, name)
-        )
-        await recalculate_handover(session, prisoner, reads.today)
+        await change.recorded(session, CaseEventKind.PAROLE_REVIEW_RECORDED, _detail(saved))
         await replay.remember(session, again, replay.snapshot(saved))
     uow.owned_changed.add(offender_no)
     return saved
@@ -167,9 +152,7 @@ async def update_parole_review(
     offender_no = command.offender_no
     check_fields(command.fields, reads.today)
     # Access first: a caller outside the prison learns nothing about its reviews.
-    prisoner = await checks.fresh_prisoner(reads, upstreams, actor, offender_no)
-    prison = await actor.require_prison(prisoner.prisonId)
-    name = await display_name(actor, upstreams, reads.services.caches)
+    change = await begin_case_fact_change(reads, upstreams, actor, offender_no)
     again = Replay(
         "updateParoleReview",
         command.idempotency_key,
@@ -199,10 +182,7 @@ async def update_parole_review(
             row,
             {**command.fields.columns(), "updated_by_username": actor.username},
         )
-        await append_case_event(
-            session, _event(CaseEventKind.PAROLE_REVIEW_UPDATED, saved, prison, actor, name)
-        )
-        await recalculate_handover(session, prisoner, reads.today)
+        await change.recorded(session, CaseEventKind.PAROLE_REVIEW_UPDATED, _detail(saved))
         await replay.remember(session, again, replay.snapshot(saved))
     uow.owned_changed.add(offender_no)
     return saved

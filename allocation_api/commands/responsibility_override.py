@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from allocation_api.commands import checks, replay
-from allocation_api.commands.actor import Actor, display_name
-from allocation_api.commands.handover import recalculate_handover
+from allocation_api.commands.actor import Actor
+from allocation_api.commands.case_fact_change import begin_case_fact_change
 from allocation_api.commands.replay import Replay
 from allocation_api.commands.unit_of_work import UnitOfWork
 from allocation_api.errors import NotFound
@@ -22,13 +22,10 @@ from allocation_api.resolvers.context import RequestContext
 from allocation_api.store import case_facts, guards
 from allocation_api.store.enums import (
     CaseEventKind,
-    FactSource,
     OverrideResponsibilityReason,
     ResponsibilityOverride,
 )
-from allocation_api.store.tables import CaseEvent
 from allocation_api.store.tables import ResponsibilityOverride as OverrideRow
-from allocation_api.store.writes import append_case_event
 from allocation_api.upstream import Upstreams
 
 
@@ -69,20 +66,6 @@ def override_detail(row: OverrideRow) -> dict[str, Any]:
     }
 
 
-def _event(
-    kind: CaseEventKind, row: OverrideRow, prison: str, actor: Actor, name: str | None
-) -> CaseEvent:
-    return CaseEvent(
-        offender_no=row.offender_no,
-        kind=kind,
-        source=FactSource.USER,
-        prison_code=prison,
-        detail=override_detail(row),
-        created_by_username=actor.username,
-        created_by_name=name,
-    )
-
-
 async def set_responsibility_override(
     command: SetResponsibilityOverride,
     uow: UnitOfWork,
@@ -92,9 +75,7 @@ async def set_responsibility_override(
 ) -> OverrideRow:
     """Create or replace the prisoner's override; returns the stored row."""
     offender_no = command.offender_no
-    prisoner = await checks.fresh_prisoner(reads, upstreams, actor, offender_no)
-    prison = await actor.require_prison(prisoner.prisonId)
-    name = await display_name(actor, upstreams, reads.services.caches)
+    change = await begin_case_fact_change(reads, upstreams, actor, offender_no)
     values: dict[str, Any] = {
         "responsibility": command.responsibility,
         "reason": command.reason,
@@ -127,10 +108,7 @@ async def set_responsibility_override(
             change=values,
             expected_version=command.expected_version,
         )
-        await append_case_event(
-            session, _event(CaseEventKind.OVERRIDE_SET, saved, prison, actor, name)
-        )
-        await recalculate_handover(session, prisoner, reads.today)
+        await change.recorded(session, CaseEventKind.OVERRIDE_SET, override_detail(saved))
         await replay.remember(session, again, replay.snapshot(saved))
     uow.owned_changed.add(offender_no)
     return saved
@@ -145,9 +123,7 @@ async def remove_responsibility_override(
 ) -> RemovedOverride:
     """Delete the prisoner's override; the calculated responsibility applies again."""
     offender_no = command.offender_no
-    prisoner = await checks.fresh_prisoner(reads, upstreams, actor, offender_no)
-    prison = await actor.require_prison(prisoner.prisonId)
-    name = await display_name(actor, upstreams, reads.services.caches)
+    change = await begin_case_fact_change(reads, upstreams, actor, offender_no)
     again = Replay(
         "removeResponsibilityOverride",
         command.idempotency_key,
@@ -168,10 +144,7 @@ async def remove_responsibility_override(
         case_facts.check_version(row.version, command.expected_version)
         removed = OverrideRow.model_validate(replay.snapshot(row))
         await case_facts.delete_rows_of(session, "responsibility_override", offender_no)
-        await append_case_event(
-            session, _event(CaseEventKind.OVERRIDE_REMOVED, removed, prison, actor, name)
-        )
-        await recalculate_handover(session, prisoner, reads.today)
+        await change.recorded(session, CaseEventKind.OVERRIDE_REMOVED, override_detail(removed))
         await replay.remember(session, again, replay.snapshot(removed))
     uow.owned_changed.add(offender_no)
     return RemovedOverride(offender_no, removed)

@@ -10,8 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from allocation_api.commands import parole_review as parole_review_command
-from allocation_api.commands import release_cleanup
+from allocation_api.commands import case_fact_change, release_cleanup
 from allocation_api.commands.actor import SYSTEM_USER
 from allocation_api.commands.handover import recalculate_handover
 from allocation_api.commands.reconcile import reconcile
@@ -353,7 +352,8 @@ async def test_a_failed_recalculation_writes_no_review(
         await recalculate_handover(*args, **kwargs)
         raise RuntimeError("fails after the handover was written")
 
-    monkeypatch.setattr(parole_review_command, "recalculate_handover", recalculate_then_fail)
+    # Every case-fact command recalculates through `case_fact_change`.
+    monkeypatch.setattr(case_fact_change, "recalculate_handover", recalculate_then_fail)
     body = await api.gql(RECORD, {"input": {"offenderNo": no, "targetHearingDate": "2030-01-01"}})
     assert body.get("errors"), body
     assert (await gql(api, PRISONER, {"no": no}))["prisoner"]["paroleReviews"] == []

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from allocation_api.cli import main
-from allocation_api.commands import case_information as case_information_command
+from allocation_api.commands import case_fact_change
 from allocation_api.commands.handover import recalculate_handover
 from allocation_api.commands.recalculate_handovers import (
     in_scope,
@@ -104,7 +104,8 @@ async def test_a_failed_command_leaves_the_stored_handover_unchanged(
         await recalculate_handover(*args, **kwargs)
         raise RuntimeError("fails after the handover was written")
 
-    monkeypatch.setattr(case_information_command, "recalculate_handover", recalculate_then_fail)
+    # updateCaseInformation recalculates through `case_fact_change`.
+    monkeypatch.setattr(case_fact_change, "recalculate_handover", recalculate_then_fail)
     body = await api.gql(
         """mutation($input: CaseInformationInput!) { updateCaseInformation(input: $input) {
              __typename } }""",
