@@ -179,6 +179,27 @@ def start_api(
         raise
 
 
+def api_settings(database_url: str, urls: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """The API child's settings against the sandbox and a migrated database.
+
+    Dev mode for `extensions.calls` only: the answer-size walk behind
+    `extensions.cost.actual` is a dev diagnostic that serve never runs.
+    """
+    return {
+        "mode": "dev",
+        "database_url": database_url,
+        "prisoner_search_url": urls["prisoner-search"],
+        "prison_api_url": urls["prison-api"],
+        "nomis_user_roles_url": urls["nomis-user-roles"],
+        "hmpps_auth_url": urls["hmpps-auth"],
+        "client_id": "allocation-api",
+        "client_secret": "sandbox-secret",
+        "migrate_on_start": False,
+        "debug_cost_actual": False,
+        **extra,
+    }
+
+
 class EmbeddedDatabase:
     """The embedded Postgres of one run, in the run's temp dir (deleted afterwards)."""
 
@@ -191,6 +212,16 @@ class EmbeddedDatabase:
     def start(self) -> str:
         self.url = self.server.start()
         return self.url
+
+    def start_migrated(self) -> str:
+        """Start and apply the real migrations; returns the URL."""
+        import asyncio
+
+        from allocation_api.store.migrate import run_migrations
+
+        url = self.start()
+        asyncio.run(run_migrations(url))
+        return url
 
     def postmaster_pid(self) -> int | None:
         """From `postmaster.pid` (first line): the root of Postgres's process tree."""

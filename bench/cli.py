@@ -38,6 +38,7 @@ from bench.children import (
     Child,
     CpuMeter,
     EmbeddedDatabase,
+    api_settings,
     start_api,
     start_sandbox,
 )
@@ -512,25 +513,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         children.append(sandbox)
         _say("embedded Postgres and migrations...")
         database = EmbeddedDatabase(workdir / "postgres")
-        database_url = database.start()
-        from allocation_api.store.migrate import run_migrations
-
-        asyncio.run(run_migrations(database_url))
-        settings: dict[str, Any] = {
-            "mode": "dev",
-            "database_url": database_url,
-            "prisoner_search_url": urls["prisoner-search"],
-            "prison_api_url": urls["prison-api"],
-            "nomis_user_roles_url": urls["nomis-user-roles"],
-            "hmpps_auth_url": urls["hmpps-auth"],
-            "client_id": "allocation-api",
-            "client_secret": "sandbox-secret",
-            "migrate_on_start": False,
-            # Dev mode for extensions.calls only: the answer-size walk behind
-            # extensions.cost.actual is a dev diagnostic that serve never runs.
-            "debug_cost_actual": False,
-            **overrides,
-        }
+        database_url = database.start_migrated()
+        settings = api_settings(database_url, urls, **overrides)
         api, api_url = start_api(workdir, settings, profile=args.profile is not None)
         children.append(api)
         _say(f"API (pid {api.pid}) at {api_url}")

@@ -48,7 +48,15 @@ from allocation_api.events.local_broker import (
     sqs_client,
     subscribe_queue,
 )
-from bench.children import Child, EmbeddedDatabase, free_port, spawn, start_api, start_sandbox
+from bench.children import (
+    Child,
+    EmbeddedDatabase,
+    api_settings,
+    free_port,
+    spawn,
+    start_api,
+    start_sandbox,
+)
 from bench.client import GraphQL, set_latency, user_token
 from bench.load import run_wrk, wrk_path
 from bench.operations import ALLOCATE, build_operations
@@ -366,28 +374,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         children.append(sandbox)
         database = EmbeddedDatabase(workdir / "postgres")
-        database_url = database.start()
-        from allocation_api.store.migrate import run_migrations
-
-        asyncio.run(run_migrations(database_url))
-        settings: dict[str, Any] = {
-            "mode": "dev",
-            "database_url": database_url,
-            "prisoner_search_url": urls["prisoner-search"],
-            "prison_api_url": urls["prison-api"],
-            "nomis_user_roles_url": urls["nomis-user-roles"],
-            "hmpps_auth_url": urls["hmpps-auth"],
-            "client_id": "allocation-api",
-            "client_secret": "sandbox-secret",
-            "migrate_on_start": False,
-            "debug_cost_actual": False,
-            "events_topic_arn": broker.topic_arn,
-            "events_sns_endpoint_url": broker.endpoint,
-            "events_aws_region": LOCAL_REGION,
-            "events_aws_access_key_id": LOCAL_CREDENTIALS["aws_access_key_id"],
-            "events_aws_secret_access_key": LOCAL_CREDENTIALS["aws_secret_access_key"],
-            "events_publish_interval_s": args.publish_interval_s,
-        }
+        database_url = database.start_migrated()
+        settings = api_settings(
+            database_url,
+            urls,
+            events_topic_arn=broker.topic_arn,
+            events_sns_endpoint_url=broker.endpoint,
+            events_aws_region=LOCAL_REGION,
+            events_aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+            events_aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
+            events_publish_interval_s=args.publish_interval_s,
+        )
         api, api_url = start_api(workdir, settings, profile=False)
         children.append(api)
         results = asyncio.run(_run(args, api_url, urls, broker))
